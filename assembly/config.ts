@@ -10,6 +10,7 @@
 //   r.finish();                       // unknown fields are errors too
 //   if (!r.ok) { r.logErrors("hello"); return false; }   // Envoy then refuses the config
 
+import { formatInt } from "./internal/format";
 import { JsonKind, JsonValue, parseJson, quote } from "./json";
 import { log } from "./log";
 
@@ -148,7 +149,7 @@ export class ConfigReader {
     }
     for (let i = 0; i < v.items.length; i++) {
       const item = unchecked(v.items[i]);
-      const p = joinPath(this.path, key) + "[" + i.toString() + "]";
+      const p = joinPath(this.path, key) + "[" + formatInt(i) + "]";
       if (item.kind != JsonKind.String) this.error(p, "expected a string, got " + item.describe());
       else if (nonEmptyItems && item.str.length == 0) this.error(p, 'expected a non-empty string, got ""');
       else out.push(item.str);
@@ -255,7 +256,7 @@ export class ConfigReader {
     const v = this.raw(key);
     if (v === null) {
       if (minItems > 0)
-        this.fieldError(key, "expected at least " + minItems.toString() + " item(s), got none");
+        this.fieldError(key, "expected at least " + formatInt(minItems) + " item(s), got none");
       return out;
     }
     if (v.kind != JsonKind.Array) {
@@ -265,12 +266,12 @@ export class ConfigReader {
     if (v.items.length < minItems) {
       this.fieldError(
         key,
-        "expected at least " + minItems.toString() + " item(s), got " + v.items.length.toString(),
+        "expected at least " + formatInt(minItems) + " item(s), got " + formatInt(v.items.length),
       );
     }
     for (let i = 0; i < v.items.length; i++) {
       const item = unchecked(v.items[i]);
-      const p = joinPath(this.path, key) + "[" + i.toString() + "]";
+      const p = joinPath(this.path, key) + "[" + formatInt(i) + "]";
       if (item.kind != JsonKind.Object) {
         this.error(p, "expected an object, got " + item.describe());
         continue;
@@ -305,23 +306,23 @@ function describeIntRange(min: i64, max: i64): string {
   if (min == 1 && max == i64.MAX_VALUE) return "a positive integer";
   if (min == 0 && max == i64.MAX_VALUE) return "a non-negative integer";
   if (min == i64.MIN_VALUE && max == i64.MAX_VALUE) return "an integer";
-  if (max == i64.MAX_VALUE) return "an integer >= " + min.toString();
-  return "an integer between " + min.toString() + " and " + max.toString();
+  if (max == i64.MAX_VALUE) return "an integer >= " + formatInt(min);
+  return "an integer between " + formatInt(min) + " and " + formatInt(max);
 }
 
 function fmt(x: f64): string {
   if (x == f64.MAX_VALUE) return "+inf";
   if (x == -f64.MAX_VALUE) return "-inf";
-  if (x == Math.floor(x) && Math.abs(x) < 1e15) return (<i64>x).toString();
+  if (x == Math.floor(x) && Math.abs(x) < 1e15) return formatInt(<i64>x);
   return x.toString();
 }
 
 function fmtMs(ms: i64): string {
-  if (ms % 86_400_000 == 0) return (ms / 86_400_000).toString() + "d";
-  if (ms % 3_600_000 == 0) return (ms / 3_600_000).toString() + "h";
-  if (ms % 60_000 == 0) return (ms / 60_000).toString() + "m";
-  if (ms % 1000 == 0) return (ms / 1000).toString() + "s";
-  return ms.toString() + "ms";
+  if (ms % 86_400_000 == 0) return formatInt(ms / 86_400_000) + "d";
+  if (ms % 3_600_000 == 0) return formatInt(ms / 3_600_000) + "h";
+  if (ms % 60_000 == 0) return formatInt(ms / 60_000) + "m";
+  if (ms % 1000 == 0) return formatInt(ms / 1000) + "s";
+  return formatInt(ms) + "ms";
 }
 
 /** Milliseconds of a duration value, or -1 when it is not one. */

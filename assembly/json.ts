@@ -1,6 +1,7 @@
 // A small JSON parser for plugin configuration, with no compiler transform. It never traps: invalid input,
 // including deep nesting and huge numbers, comes back as an error with a line and column.
 
+import { formatInt } from "./internal/format";
 export const enum JsonKind {
   Null = 0,
   Bool = 1,
@@ -68,8 +69,10 @@ export function quote(s: string): string {
     else if (c == 0x0d) out += "\\r";
     else if (c == 0x09) out += "\\t";
     else if (c < 0x20) {
-      const hex = c.toString(16);
-      out += "\\u" + "0000".substring(hex.length) + hex;
+      out +=
+        "\\u00" +
+        String.fromCharCode(0x30 + (c >> 4)) +
+        String.fromCharCode((c & 0xf) < 10 ? 0x30 + (c & 0xf) : 0x57 + (c & 0xf));
     } else out += String.fromCharCode(c);
   }
   return out + '"';
@@ -101,7 +104,7 @@ class Parser {
           col = 1;
         } else col++;
       }
-      this.error = what + " at line " + line.toString() + ", column " + col.toString();
+      this.error = what + " at line " + formatInt(line) + ", column " + formatInt(col);
     }
     return null;
   }
@@ -116,7 +119,7 @@ class Parser {
   }
 
   value(depth: i32): JsonValue | null {
-    if (depth > MAX_DEPTH) return this.fail("nesting deeper than " + MAX_DEPTH.toString());
+    if (depth > MAX_DEPTH) return this.fail("nesting deeper than " + formatInt(MAX_DEPTH));
     this.skipWs();
     if (this.pos >= this.text.length) return this.fail("unexpected end of input");
     const c = this.text.charCodeAt(this.pos);
@@ -180,7 +183,7 @@ class Parser {
     const v = new JsonValue();
     v.kind = JsonKind.Number;
     v.raw = t.substring(start, this.pos);
-    v.number = parseFloat(v.raw);
+    v.number = numberValue(v.raw);
     return v;
   }
 
@@ -302,6 +305,56 @@ class Parser {
     }
     return null;
   }
+}
+
+/**
+ * The value of a JSON number's text (already validated). Integers up to 2^53 are exact; other values are
+ * within a few ulps, which is plenty for configuration (and much smaller than a general `strtod`).
+ */
+function numberValue(raw: string): f64 {
+  let i = 0;
+  let negative = false;
+  if (raw.charCodeAt(0) == 0x2d) {
+    negative = true;
+    i = 1;
+  }
+  let mantissa: u64 = 0;
+  let exp10: i32 = 0;
+  let digits = 0;
+  for (; i < raw.length && isDigit(raw.charCodeAt(i)); i++) {
+    if (digits < 19) {
+      mantissa = mantissa * 10 + <u64>(raw.charCodeAt(i) - 0x30);
+      if (mantissa != 0) digits++;
+    } else exp10++;
+  }
+  if (i < raw.length && raw.charCodeAt(i) == 0x2e) {
+    for (i++; i < raw.length && isDigit(raw.charCodeAt(i)); i++) {
+      if (digits < 19) {
+        mantissa = mantissa * 10 + <u64>(raw.charCodeAt(i) - 0x30);
+        if (mantissa != 0) digits++;
+        exp10--;
+      }
+    }
+  }
+  if (i < raw.length) {
+    i++; // e or E
+    let expNegative = false;
+    if (raw.charCodeAt(i) == 0x2b) i++;
+    else if (raw.charCodeAt(i) == 0x2d) {
+      expNegative = true;
+      i++;
+    }
+    let e: i32 = 0;
+    for (; i < raw.length; i++) if (e < 100000) e = e * 10 + (raw.charCodeAt(i) - 0x30);
+    exp10 += expNegative ? -e : e;
+  }
+  let value = <f64>mantissa;
+  if (exp10 > 0) {
+    for (let k = 0; k < exp10 && value != Infinity; k++) value *= 10;
+  } else {
+    for (let k = 0; k > exp10 && value != 0; k--) value /= 10;
+  }
+  return negative ? -value : value;
 }
 
 function isDigit(c: i32): bool {

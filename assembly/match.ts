@@ -11,6 +11,7 @@
 // Lists match when any entry matches; an absent condition matches everything; an absent `match` matches
 // every request.
 
+import { formatInt } from "./internal/format";
 import { ConfigReader } from "./config";
 import { HttpContext } from "./context";
 import { getPropertyString } from "./properties";
@@ -82,7 +83,7 @@ export class RequestMatch {
       unchecked((m.hosts[i] = h));
       if (h.indexOf("*") > 0 || (h.startsWith("*") && h != "*" && !h.startsWith("*."))) {
         r.error(
-          r.path + ".hosts[" + i.toString() + "]",
+          r.path + ".hosts[" + formatInt(i) + "]",
           'expected a host name, "*" or "*.suffix", got "' + h + '"',
         );
       }

@@ -7,6 +7,7 @@
 // - callout answers name the root; we deliver them to the context that made the call, after
 //   `proxy_set_effective_context`, or drop them when that context is gone.
 
+import { formatInt } from "./format";
 import { Action, BufferType, LogLevel, MapType, PeerType } from "../abi/enums";
 import { BaseContext, HttpCallResponse, HttpContext, RootContext, StreamContext } from "../context";
 import * as host from "../hostcalls";
@@ -47,12 +48,6 @@ function findFactory(rootId: string): RootFactory | null {
   return fallback;
 }
 
-function registeredRootIds(): string {
-  const ids = new Array<string>();
-  for (let i = 0; i < registrations.length; i++) ids.push("'" + unchecked(registrations[i]).rootId + "'");
-  return ids.join(", ");
-}
-
 export function rememberCallout(token: u32, contextId: u32): void {
   callouts.set(token, contextId);
 }
@@ -75,9 +70,7 @@ export function onContextCreate(contextId: u32, parentId: u32): void {
     const rootId = rootIdBytes === null ? "" : String.UTF8.decode(rootIdBytes, false);
     const factory = findFactory(rootId);
     if (factory === null) {
-      panic(
-        "no root context registered for root_id '" + rootId + "' (registered: " + registeredRootIds() + ")",
-      );
+      panic("no root context registered for root_id '" + rootId + "'");
       return;
     }
     const root = factory(contextId);
@@ -255,9 +248,9 @@ function calloutTarget(rootId: u32, token: u32, last: bool): BaseContext | null 
     if (log.enabled(LogLevel.Debug)) {
       log.debug(
         "wasmgate: dropping callout " +
-          token.toString() +
+          formatInt(token) +
           " answer: context " +
-          origin.toString() +
+          formatInt(origin) +
           " is gone",
       );
     }

@@ -5,6 +5,7 @@
 // statuses become values in ../hostcalls.ts, and only an unexpected status reaches `fail`, which logs
 // at critical naming the host call and the status, then traps.
 
+import { formatInt } from "./format";
 import { proxy_log, wasi_random_get } from "../abi/imports";
 import { LogLevel, Status } from "../abi/enums";
 
@@ -38,7 +39,7 @@ export function statusName(status: u32): string {
     case Status.Unimplemented:
       return "UNIMPLEMENTED";
   }
-  return "UNKNOWN_STATUS_" + status.toString();
+  return "UNKNOWN_STATUS_" + formatInt(status);
 }
 
 // A static buffer for fatal messages: `abort` may run because memory is exhausted, so it must not allocate.

@@ -1,35 +1,100 @@
+// hello: the smallest useful wasmgate filter, and the SDK's worked example.
+//
+// For every request it adds a configured header (default `x-wasmgate-hello`) whose value is the configured
+// text, optionally followed by the downstream address read from the `source.address` property; it counts
+// requests in the `hello_requests_total` metric and logs each request at debug.
+//
+//   pluginConfig: { "header": "x-wasmgate-hello", "value": "hello from wasmgate", "includeSource": true }
+
 import {
   Action,
+  ConfigReader,
   Counter,
   HttpContext,
+  LogLevel,
   RootContext,
+  getPropertyString,
   log,
   registerRootContext,
-  attributes,
 } from "../../assembly";
 export * from "../../assembly/exports";
 
+/** Requests seen by this plugin, across all workers (`wasmcustom.hello_requests_total` in Envoy's /stats). */
+const requests = new Counter("hello_requests_total");
+
 class HelloRoot extends RootContext {
-  header: string = "x-hello";
-  override onConfigure(size: u32): bool {
-    log.info("configured " + this.getPluginConfiguration());
+  header: string = "x-wasmgate-hello";
+  value: string = "hello from wasmgate";
+  includeSource: bool = false;
+
+  override onConfigure(configurationSize: u32): bool {
+    const r = ConfigReader.parse(this.getPluginConfiguration());
+    const header = r.optionalNonEmptyString("header", "x-wasmgate-hello");
+    if (header.length > 0 && !isHeaderName(header))
+      r.fieldError("header", 'expected a lower-case HTTP header name, got "' + header + '"');
+    const value = r.optionalString("value", "hello from wasmgate");
+    const includeSource = r.optionalBool("includeSource", false);
+    r.finish();
+    if (!r.ok) {
+      r.logErrors("hello");
+      return false;
+    }
+    this.header = header;
+    this.value = value;
+    this.includeSource = includeSource;
+    log.info("hello: configured header " + header);
     return true;
   }
-  override newHttpContext(id: u32): HttpContext | null {
-    return new Hello(id, this);
+
+  override newHttpContext(contextId: u32): HttpContext | null {
+    return new Hello(contextId, this);
   }
 }
 
-const requests = new Counter("hello_requests_total");
-
 class Hello extends HttpContext {
-  override onRequestHeaders(n: u32, eos: bool): Action {
+  override onRequestHeaders(numHeaders: u32, endOfStream: bool): Action {
     const root = this.root as HelloRoot;
-    const src = attributes.sourceAddress();
-    this.addRequestHeader(root.header, src === null ? "unknown" : src);
+    let value = root.value;
+    if (root.includeSource) {
+      const source = getPropertyString(["source", "address"]);
+      value += " (" + (source === null ? "unknown" : source!) + ")";
+    }
+    this.replaceRequestHeader(root.header, value);
     requests.increment();
+    if (log.enabled(LogLevel.Debug)) {
+      const path = this.getRequestHeader(":path");
+      log.debug("hello: " + (path === null ? "?" : path!) + " -> " + root.header + ": " + value);
+    }
     return Action.Continue;
   }
 }
 
-registerRootContext((id: u32): RootContext => new HelloRoot(id), "hello");
+/** Lower-case token characters only (RFC 9110 tchar without upper case), so Envoy accepts the name. */
+function isHeaderName(s: string): bool {
+  if (s.length == 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const ok =
+      (c >= 0x61 && c <= 0x7a) ||
+      (c >= 0x30 && c <= 0x39) ||
+      c == 0x2d ||
+      c == 0x5f ||
+      c == 0x2e ||
+      c == 0x21 ||
+      c == 0x23 ||
+      c == 0x24 ||
+      c == 0x25 ||
+      c == 0x26 ||
+      c == 0x27 ||
+      c == 0x2a ||
+      c == 0x2b ||
+      c == 0x5e ||
+      c == 0x60 ||
+      c == 0x7c ||
+      c == 0x7e;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+registerRootContext((contextId: u32): RootContext => new HelloRoot(contextId), "hello");

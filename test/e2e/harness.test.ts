@@ -1,7 +1,7 @@
 /**
  * E2E harness self-test: go-httpbin behind stock Envoy (no Wasm yet), config validation,
  * startup failures, and process cleanup. Never skipped: if Envoy or go-httpbin is missing
- * the tests fail with the `bash scripts/setup.sh` hint.
+ * the tests fail with the `bash tools/setup.sh` hint.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -39,7 +39,7 @@ function clone<T>(v: T): T {
   return JSON.parse(JSON.stringify(v)) as T;
 }
 
-describe("prerequisites (run `bash scripts/setup.sh` if these fail)", () => {
+describe("prerequisites (run `bash tools/setup.sh` if these fail)", () => {
   test.each([
     ["envoy", findEnvoyBinary],
     ["go-httpbin", findHttpbinBinary],

@@ -468,7 +468,13 @@ export class Host {
     const key = pathKey(path);
     const stream = ctx?.kind === "http" ? ctx.stream : undefined;
     if (stream) {
-      const own = stream.properties.get(key) ?? stream.properties.get(pathKey(["wasm", ...path]));
+      // Envoy resolves an unknown top-level name against filter state `wasm.<name>`, and only the first
+      // segment: a value set with a multi-segment path (`wasm.a\0b`) is never found (checked in Envoy 1.39).
+      const own =
+        stream.properties.get(key) ??
+        (path.length === 1
+          ? (stream.properties.get(`wasm.${path[0]}`) ?? stream.properties.get(pathKey(["wasm", path[0]])))
+          : undefined);
       if (own !== undefined) return own;
       const derived = this.streamAttribute(stream, path);
       if (derived !== undefined) return derived;

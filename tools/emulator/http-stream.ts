@@ -182,6 +182,8 @@ export class HttpStream {
   complete(): void {
     if (this.completed) return;
     this.completed = true;
+    this.checkFraming("request", this.upstream);
+    this.checkFraming("response", this.downstream);
     if (this.created && !this.vm.failed) {
       this.accessLogPhase = true;
       this.invoke("proxy_on_log");
@@ -275,7 +277,7 @@ export class HttpStream {
   setBody(side: Side, start: number, size: number, data: Uint8Array): Status {
     const s = this.sides[side];
     const current = this.readableBody(side);
-    if (!current) return Status.NotFound;
+    if (!current) return Status.BadArgument; // Envoy: no body instance outside the body callbacks
     let next: Uint8Array;
     if (start === 0) next = concat(data, current.subarray(Math.min(size, current.length)));
     else if (start >= current.length) next = concat(current, data);
@@ -285,8 +287,9 @@ export class HttpStream {
     return Status.Ok;
   }
 
+  /** proxy_set_property: Envoy keeps the value as filter state `wasm.<path>` (segments still NUL-joined). */
   setProperty(path: string[], value: Uint8Array): void {
-    this.properties.set(pathKey(path), value);
+    this.properties.set(`wasm.${pathKey(path)}`, value);
   }
 
   markLocalReplyRequested(): void {
@@ -358,6 +361,23 @@ export class HttpStream {
   }
 
   // --- Internals ------------------------------------------------------------------------------------
+
+  /**
+   * A body whose length no longer matches the content-length that already went out: the peer reads only
+   * content-length bytes (seen with go-httpbin behind Envoy 1.39). Remove content-length in the headers
+   * callback when a filter changes the body's length.
+   */
+  private checkFraming(side: Side, m: Message): void {
+    const cl = m.headers?.find(([k]) => k === "content-length")?.[1];
+    if (!m.complete || cl === undefined || Number(cl) === m.body.length) return;
+    this.host.recordLog(
+      LogLevel.Warn,
+      `emulator: ${side} body is ${m.body.length} bytes but content-length says ${cl}; the peer reads ${cl} bytes`,
+      this.vm.index,
+      this.id,
+      true,
+    );
+  }
 
   private isOver(): boolean {
     return (

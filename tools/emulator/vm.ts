@@ -239,7 +239,11 @@ export class Vm {
       this.depth--;
       this.effective = saved;
     }
-    if (this.depth === 0) this.runDeferred();
+    if (this.depth === 0) {
+      this.runDeferred();
+      // Envoy posts on_queue_ready to the registrant's thread: it runs once this call has returned.
+      this.host.deliverQueueNotifications();
+    }
     return result;
   }
 
@@ -999,10 +1003,13 @@ export class Vm {
   /** The buffer of `type` visible to the running callback, or undefined when Envoy has none (NOT_FOUND). */
   private getBuffer(type: number): Uint8Array | undefined {
     switch (type) {
+      // Envoy always has a body buffer object for a stream: outside the body callbacks it is empty (size 0).
       case BufferType.HttpRequestBody:
-        return this.streamOf(this.effective)?.readableBody("request") ?? undefined;
-      case BufferType.HttpResponseBody:
-        return this.streamOf(this.effective)?.readableBody("response") ?? undefined;
+      case BufferType.HttpResponseBody: {
+        const s = this.streamOf(this.effective);
+        if (!s) return undefined;
+        return s.readableBody(type === BufferType.HttpRequestBody ? "request" : "response") ?? new Uint8Array(0);
+      }
       case BufferType.HttpCallResponseBody:
         return this.callout?.body ?? undefined;
       case BufferType.GrpcReceiveBuffer:

@@ -27,6 +27,8 @@ export interface EnvoyOptions {
   env?: NodeJS.ProcessEnv;
   /** Keep this Node process alive while Envoy runs (for `wasmgate up`); default false. */
   keepAlive?: boolean;
+  /** Working directory of Envoy: relative paths in the config (e.g. `build/x.wasm`) resolve against it. */
+  cwd?: string;
 }
 
 export interface ListenerAddress {
@@ -172,7 +174,14 @@ export async function startEnvoy(opts: EnvoyOptions): Promise<EnvoyInstance> {
   if (opts.componentLogLevel) args.push("--component-log-level", opts.componentLogLevel);
   if (opts.extraArgs) args.push(...opts.extraArgs);
 
-  const proc = await spawnManaged({ name, command: bin, args, env: opts.env, keepAlive: opts.keepAlive });
+  const proc = await spawnManaged({
+    name,
+    command: bin,
+    args,
+    env: opts.env,
+    keepAlive: opts.keepAlive,
+    cwd: opts.cwd,
+  });
 
   let adminUrl = "";
   try {
@@ -243,6 +252,8 @@ export interface ValidateOptions {
   /** `--log-level` for the validation run (default "warn": errors without the extension list). */
   logLevel?: string;
   timeoutMs?: number;
+  /** Working directory: relative paths in the config (e.g. `build/x.wasm`) resolve against it. */
+  cwd?: string;
 }
 
 export interface ValidateResult {
@@ -274,7 +285,7 @@ export async function validateEnvoyConfig(
   ];
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"], cwd: opts.cwd });
     child.stdout.on("data", (c: Buffer) => chunks.push(c));
     child.stderr.on("data", (c: Buffer) => chunks.push(c));
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);

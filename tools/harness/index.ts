@@ -21,6 +21,7 @@ export {
   isRunning,
   liveProcesses,
   stopAll,
+  leaveSignalsToCaller,
   readTail,
   type SpawnOptions,
   type ExitStatus,

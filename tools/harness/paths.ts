@@ -1,12 +1,12 @@
 /**
  * Well-known locations of the repository and of the tools provisioned by
- * `scripts/setup.sh`, plus lookup of the Envoy and go-httpbin binaries.
+ * `tools/setup.sh`, plus lookup of the Envoy and go-httpbin binaries.
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-export const SETUP_HINT = "run `bash scripts/setup.sh` from the repository root";
+export const SETUP_HINT = "run `bash tools/setup.sh` from the repository root";
 
 /** Thrown when a binary the harness needs has not been provisioned. */
 export class HarnessSetupError extends Error {

@@ -212,7 +212,19 @@ function killAllSync(): void {
   }
 }
 
+let callerHandlesSignals = false;
+
+/**
+ * For long-running commands (`wasmgate up`/`dev`) that stop their children gracefully themselves on
+ * Ctrl-C: from now on SIGINT/SIGTERM/SIGHUP no longer SIGKILL every child. The caller must handle those
+ * signals; the exit hook and the parent-death signal still kill whatever is left.
+ */
+export function leaveSignalsToCaller(): void {
+  callerHandlesSignals = true;
+}
+
 function onSignal(sig: NodeJS.Signals): void {
+  if (callerHandlesSignals) return;
   killAllSync();
   // If nobody else handles this signal, restore the default action and re-raise it.
   if (process.listenerCount(sig) === 1) {

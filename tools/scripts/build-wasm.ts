@@ -6,7 +6,7 @@
 
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 
 export const ROOT = resolve(__dirname, "../..");
@@ -84,6 +84,11 @@ export interface BuildOptions {
   outDir?: string;
   only?: string[];
   log?: (line: string) => void;
+  /**
+   * Keep building the other modules when one fails, and delete the failed module's old output so its
+   * tests fail loudly instead of running a stale `.wasm`. The error is still thrown at the end.
+   */
+  keepGoing?: boolean;
 }
 
 /** Builds the selected modules; throws with the compiler's output when one fails. */
@@ -113,6 +118,9 @@ export async function buildAll(opts: BuildOptions = {}): Promise<ModuleTarget[]>
       ]);
       if (r.code !== 0) {
         failures.push(`${t.name}:\n${r.output}`);
+        rmSync(t.out, { force: true });
+        rmSync(stamp, { force: true });
+        if (!opts.keepGoing) queue.length = 0;
         continue;
       }
       writeFileSync(stamp, hash);
