@@ -134,8 +134,14 @@ export class HttpStream {
   sendRequestHeaders(headers: HeaderList, endOfStream = false): FilterHeadersStatus {
     this.maps[MapType.HttpRequestHeaders] = headers.map(([k, v]) => [k.toLowerCase(), v]);
     this.sides.request.endOfStream = endOfStream;
-    if (this.bypass) return (this.forwardHeaders("request"), "Continue");
-    if (this.vm.failed) return (this.failStream(), "StopAllIterationAndWatermark");
+    if (this.bypass) {
+      this.forwardHeaders("request");
+      return "Continue";
+    }
+    if (this.vm.failed) {
+      this.failStream();
+      return "StopAllIterationAndWatermark";
+    }
     this.ensureCreated();
     return this.runHeaders("request", headers.length, endOfStream);
   }
@@ -158,8 +164,14 @@ export class HttpStream {
     if (this.isOver()) return "Ignored";
     this.maps[MapType.HttpResponseHeaders] = headers.map(([k, v]) => [k.toLowerCase(), v]);
     this.sides.response.endOfStream = endOfStream;
-    if (this.bypass || !this.created) return (this.forwardHeaders("response"), "Continue");
-    if (this.vm.failed) return (this.failStream(), "StopAllIterationAndWatermark");
+    if (this.bypass || !this.created) {
+      this.forwardHeaders("response");
+      return "Continue";
+    }
+    if (this.vm.failed) {
+      this.failStream();
+      return "StopAllIterationAndWatermark";
+    }
     return this.runHeaders("response", headers.length, endOfStream);
   }
 
@@ -425,11 +437,10 @@ export class HttpStream {
       endOfStream ? 1 : 0,
     );
     this.running = null;
-    if (raw === null)
-      return (
-        this.onTrap(side),
-        this.host.failurePolicy === "FAIL_OPEN" ? "Continue" : "StopAllIterationAndWatermark"
-      );
+    if (raw === null) {
+      this.onTrap(side);
+      return this.host.failurePolicy === "FAIL_OPEN" ? "Continue" : "StopAllIterationAndWatermark";
+    }
     if (this.localResponse !== null && !fromLocalReply) return "StopAllIterationAndWatermark"; // reply already sent
     if (this.resetDetails !== null) return "StopAllIterationAndWatermark";
     let status = HEADERS_STATUS[raw] ?? "StopAllIterationAndWatermark"; // values above 4 become 4
@@ -471,7 +482,10 @@ export class HttpStream {
       s.held.push({ kind: "body", data, eos: endOfStream });
       return "Held";
     }
-    if (this.vm.failed) return (this.failStream(), "StopIterationNoBuffer");
+    if (this.vm.failed) {
+      this.failStream();
+      return "StopIterationNoBuffer";
+    }
     s.endOfStream = endOfStream;
     if (s.buffering) {
       s.buffer = concat(s.buffer, data);
@@ -496,11 +510,10 @@ export class HttpStream {
     );
     this.running = null;
     s.inBodyCallback = false;
-    if (raw === null)
-      return (
-        this.onTrap(side),
-        this.host.failurePolicy === "FAIL_OPEN" ? "Continue" : "StopIterationNoBuffer"
-      );
+    if (raw === null) {
+      this.onTrap(side);
+      return this.host.failurePolicy === "FAIL_OPEN" ? "Continue" : "StopIterationNoBuffer";
+    }
     if (this.localResponse !== null && !fromLocalReply) return "StopIterationNoBuffer";
     let status: FilterDataStatus = DATA_STATUS[Math.min(raw, 3)];
     if (this.localReplyRequested) status = "StopIterationNoBuffer";
@@ -535,19 +548,27 @@ export class HttpStream {
     const type = this.trailersMapType(side);
     this.maps[type] = trailers.map(([k, v]) => [k.toLowerCase(), v]);
     s.endOfStream = true;
-    if (this.bypass || !this.created) return (this.forwardTrailers(side), "Continue");
+    if (this.bypass || !this.created) {
+      this.forwardTrailers(side);
+      return "Continue";
+    }
     if (s.stoppedAt === "headers" || s.stoppedAt === "trailers") {
       s.held.push({ kind: "trailers", trailers });
       return "Held";
     }
-    if (this.vm.failed) return (this.failStream(), "StopIteration");
+    if (this.vm.failed) {
+      this.failStream();
+      return "StopIteration";
+    }
     this.window[type] = true;
     const raw = this.invoke(
       side === "request" ? "proxy_on_request_trailers" : "proxy_on_response_trailers",
       trailers.length,
     );
-    if (raw === null)
-      return (this.onTrap(side), this.host.failurePolicy === "FAIL_OPEN" ? "Continue" : "StopIteration");
+    if (raw === null) {
+      this.onTrap(side);
+      return this.host.failurePolicy === "FAIL_OPEN" ? "Continue" : "StopIteration";
+    }
     if (this.localResponse !== null || this.localReplyRequested) return "StopIteration";
     if (raw === 0) {
       if (s.buffering) this.forwardBuffered(side);

@@ -1008,7 +1008,9 @@ export class Vm {
       case BufferType.HttpResponseBody: {
         const s = this.streamOf(this.effective);
         if (!s) return undefined;
-        return s.readableBody(type === BufferType.HttpRequestBody ? "request" : "response") ?? new Uint8Array(0);
+        return (
+          s.readableBody(type === BufferType.HttpRequestBody ? "request" : "response") ?? new Uint8Array(0)
+        );
       }
       case BufferType.HttpCallResponseBody:
         return this.callout?.body ?? undefined;

@@ -67,6 +67,7 @@ export function request(opts: RequestOptions): Promise<HttpResponse> {
                 throw new Error(
                   `${method} ${opts.url}: response (status ${res.statusCode}) is not JSON: ` +
                     `${(err as Error).message}; body starts with ${JSON.stringify(text.slice(0, 200))}`,
+                  { cause: err },
                 );
               }
             },
