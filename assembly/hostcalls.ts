@@ -438,7 +438,7 @@ export function dequeueSharedQueue(queueId: u32): ArrayBuffer | null {
 
 // --- Metrics -------------------------------------------------------------------------------------
 
-/** Defines (or finds) a metric; Envoy exposes it as `<name>` in /stats (stored as `wasmcustom.<name>`). */
+/** Defines (or finds) a metric; Envoy exposes it as `wasmcustom.<name>` in /stats. */
 export function defineMetric(metricType: MetricType, name: string): u32 {
   clearOut();
   const n = encode(0, name);

@@ -1,7 +1,8 @@
 // Metrics through `proxy_define_metric`/`proxy_increment_metric`/`proxy_record_metric`/`proxy_get_metric`.
 //
-// Envoy stores each metric as `wasmcustom.<name>` and shows it as `<name>` in /stats (Prometheus output
-// keeps the prefix). Metrics are process-wide: every worker VM that defines the same name shares it.
+// Envoy stores each metric as `wasmcustom.<name>`, and Envoy 1.39's admin /stats shows it with that prefix
+// (`wasmcustom.hello_requests_total: 1`). Metrics are process-wide: every worker VM that defines the same
+// name shares it.
 // Definition is lazy (on first use) because host calls other than logging are refused during
 // `_initialize`, where module-level `const requests = new Counter("...")` runs.
 
