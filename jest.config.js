@@ -5,7 +5,11 @@ module.exports = {
     "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json", diagnostics: { warnOnly: false } }],
   },
   moduleFileExtensions: ["ts", "js", "json"],
-  testMatch: ["<rootDir>/test/**/*.test.ts", "<rootDir>/filters/**/*.test.ts", "<rootDir>/tools/**/*.test.ts"],
+  testMatch: [
+    "<rootDir>/test/**/*.test.ts",
+    "<rootDir>/filters/**/*.test.ts",
+    "<rootDir>/tools/**/*.test.ts",
+  ],
   testPathIgnorePatterns: ["/node_modules/", "/dist/", "/build/"],
   globalSetup: "<rootDir>/test/support/global-setup.ts",
   maxWorkers: 2,

@@ -10,7 +10,13 @@ let failed = 0;
 for (const t of targets()) {
   const r = spawnSync(
     process.execPath,
-    [join(ROOT, "node_modules/assemblyscript/bin/asc.js"), relative(ROOT, t.entry), "--config", "asconfig.json", "--noEmit"],
+    [
+      join(ROOT, "node_modules/assemblyscript/bin/asc.js"),
+      relative(ROOT, t.entry),
+      "--config",
+      "asconfig.json",
+      "--noEmit",
+    ],
     { cwd: ROOT, encoding: "utf8" },
   );
   const output = `${r.stdout}${r.stderr}`.trim();

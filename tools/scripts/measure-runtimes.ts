@@ -12,7 +12,12 @@ import { ROOT, buildAll } from "./build-wasm";
 const RUNTIMES = ["minimal", "incremental", "stub"];
 const MODULES = [
   { name: "hello", file: "hello.wasm", rootId: "hello", headers: {} as Record<string, string> },
-  { name: "probe", file: "test/probe.wasm", rootId: "probe", headers: { "x-probe": "get-headers", "x-probe-in-a": "1" } },
+  {
+    name: "probe",
+    file: "test/probe.wasm",
+    rootId: "probe",
+    headers: { "x-probe": "get-headers", "x-probe-in-a": "1" },
+  },
 ];
 
 async function measure(wasm: string, rootId: string, headers: Record<string, string>, requests: number) {
