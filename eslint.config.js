@@ -17,8 +17,6 @@ module.exports = tseslint.config(
       "filters/*/src/**",
       "filters/*/src/**",
       "test/sdk/guests/**",
-      "bench/peer/**",
-      "bench/results/**",
       "**/*.js",
     ],
   },

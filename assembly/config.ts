@@ -17,6 +17,8 @@ import { log } from "./log";
 /** Collects errors for one configuration document; shared by every reader made from it. */
 export class ConfigErrors {
   list: Array<string> = new Array<string>();
+  /** The document itself is unusable (not JSON, not an object): field errors would only be noise. */
+  fatal: bool = false;
 }
 
 function joinPath(base: string, key: string): string {
@@ -45,6 +47,7 @@ export class ConfigReader {
     const root = parsed.value;
     if (root === null) {
       errors.list.push("configuration: invalid JSON: " + parsed.error);
+      errors.fatal = true;
       const empty = new JsonValue();
       empty.kind = JsonKind.Object;
       return new ConfigReader(empty, "", errors);
@@ -52,6 +55,7 @@ export class ConfigReader {
     const reader = new ConfigReader(root, "", errors);
     if (root.kind != JsonKind.Object) {
       reader.error("configuration", "expected a JSON object, got " + root.describe());
+      errors.fatal = true;
       const empty = new JsonValue();
       empty.kind = JsonKind.Object;
       return new ConfigReader(empty, "", errors);
@@ -64,9 +68,9 @@ export class ConfigReader {
     return this.errors.list.length == 0;
   }
 
-  /** Records `path: message`. */
+  /** Records `path: message` (nothing more once the document itself was refused). */
   error(path: string, message: string): void {
-    this.errors.list.push(path + ": " + message);
+    if (!this.errors.fatal) this.errors.list.push(path + ": " + message);
   }
 
   /** Records an error about field `key` of this object. */
@@ -336,12 +340,16 @@ export function parseDurationMs(v: JsonValue): i64 {
   let i = 0;
   while (i < s.length && s.charCodeAt(i) >= 0x30 && s.charCodeAt(i) <= 0x39) i++;
   if (i == 0 || i > 12) return -1;
-  const n = I64.parseInt(s.substring(0, i), 10);
+  const n = I64.parseInt(s.substring(0, i), 10); // at most 12 digits: no overflow yet
   const unit = s.substring(i);
-  if (unit == "ms") return n;
-  if (unit == "s") return n * 1000;
-  if (unit == "m") return n * 60_000;
-  if (unit == "h") return n * 3_600_000;
-  if (unit == "d") return n * 86_400_000;
-  return -1;
+  let unitMs: i64 = 0;
+  if (unit == "ms") unitMs = 1;
+  else if (unit == "s") unitMs = 1000;
+  else if (unit == "m") unitMs = 60_000;
+  else if (unit == "h") unitMs = 3_600_000;
+  else if (unit == "d") unitMs = 86_400_000;
+  else return -1;
+  // 1e15 ms (about 31,700 years) is far above any maximum a caller passes, and n * unitMs stays in range.
+  if (n > 1_000_000_000_000_000 / unitMs) return -1;
+  return n * unitMs;
 }

@@ -11,13 +11,14 @@
 
 import { Action, PeerType } from "./abi/enums";
 import * as d from "./internal/dispatcher";
+import { allocateForHost } from "./internal/memory";
 
 /** ABI version marker; never called. */
 export function proxy_abi_version_0_2_1(): void {}
 
 /** Allocates `size` bytes for the host to copy data into; the SDK frees them after use. */
 export function proxy_on_memory_allocate(size: usize): usize {
-  return heap.alloc(size);
+  return allocateForHost(size);
 }
 
 // --- Integration / lifecycle ---------------------------------------------------------------------

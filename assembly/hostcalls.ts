@@ -470,14 +470,15 @@ export function getMetric(metricId: u32): u64 {
 // --- Properties ----------------------------------------------------------------------------------
 
 /**
- * The raw bytes of a property (`["request", "path"]`). Expected: NOT_FOUND and SERIALIZATION_FAILURE
- * (no such attribute, or not available in this phase) → null.
+ * The raw bytes of a property (`["request", "path"]`). Expected → null: NOT_FOUND and BAD_ARGUMENT (no such
+ * attribute, or not available in this phase), SERIALIZATION_FAILURE and INTERNAL_FAILURE (Envoy could not
+ * encode the value, e.g. some protobuf fields under `xds.node`).
  */
 export function getProperty(path: Array<string>): ArrayBuffer | null {
   clearOut();
   const p = serializePath(path);
   const s = abi.proxy_get_property(changetype<usize>(p), <usize>p.byteLength, OUT0, OUT1);
-  if (check("proxy_get_property", s, NOT_FOUND | SERIALIZATION_FAILURE | BAD_ARGUMENT))
+  if (check("proxy_get_property", s, NOT_FOUND | SERIALIZATION_FAILURE | BAD_ARGUMENT | INTERNAL_FAILURE))
     return takeBytes(<usize>out32(OUT0), <usize>out32(OUT1));
   return null;
 }

@@ -2,6 +2,7 @@
 // including deep nesting and huge numbers, comes back as an error with a line and column.
 
 import { formatInt } from "./internal/format";
+import { hexDigit } from "./util";
 export const enum JsonKind {
   Null = 0,
   Bool = 1,
@@ -190,58 +191,88 @@ class Parser {
   string(): string | null {
     const t = this.text;
     this.pos++; // opening quote
-    let out = "";
-    let run = this.pos;
-    while (this.pos < t.length) {
-      const c = t.charCodeAt(this.pos);
+    const begin = this.pos;
+    // Pass 1: find the closing quote (an escape always covers the next unit) and whether there are escapes.
+    let close = -1;
+    let escapes = false;
+    for (let i = begin; i < t.length; i++) {
+      const c = t.charCodeAt(i);
       if (c == 0x22) {
-        out += t.substring(run, this.pos);
-        this.pos++;
-        return out;
+        close = i;
+        break;
       }
+      if (c == 0x5c) {
+        escapes = true;
+        i++;
+      }
+    }
+    if (close < 0) {
+      this.pos = t.length;
+      this.fail("unterminated string");
+      return null;
+    }
+    if (!escapes) {
+      for (let i = begin; i < close; i++) {
+        if (t.charCodeAt(i) < 0x20) {
+          this.pos = i;
+          this.fail("control character in string");
+          return null;
+        }
+      }
+      this.pos = close + 1;
+      return t.substring(begin, close);
+    }
+    // Pass 2: decode into a buffer no longer than the source (every escape shrinks), in linear time.
+    const out = new StaticArray<u16>(close - begin);
+    let n = 0;
+    let i = begin;
+    while (i < close) {
+      const c = t.charCodeAt(i);
       if (c < 0x20) {
+        this.pos = i;
         this.fail("control character in string");
         return null;
       }
-      if (c == 0x5c) {
-        out += t.substring(run, this.pos);
-        this.pos++;
-        if (this.pos >= t.length) break;
-        const e = t.charCodeAt(this.pos);
-        this.pos++;
-        if (e == 0x22) out += '"';
-        else if (e == 0x5c) out += "\\";
-        else if (e == 0x2f) out += "/";
-        else if (e == 0x62) out += "\b";
-        else if (e == 0x66) out += "\f";
-        else if (e == 0x6e) out += "\n";
-        else if (e == 0x72) out += "\r";
-        else if (e == 0x74) out += "\t";
-        else if (e == 0x75) {
-          if (this.pos + 4 > t.length) break;
-          let code: i32 = 0;
-          for (let i = 0; i < 4; i++) {
-            const h = hexValue(t.charCodeAt(this.pos + i));
-            if (h < 0) {
-              this.fail("invalid \\u escape");
-              return null;
-            }
-            code = (code << 4) | h;
-          }
-          this.pos += 4;
-          out += String.fromCharCode(code);
-        } else {
-          this.pos--;
-          this.fail("invalid escape");
-          return null;
-        }
-        run = this.pos;
+      if (c != 0x5c) {
+        unchecked((out[n++] = <u16>c));
+        i++;
         continue;
       }
-      this.pos++;
+      const e = t.charCodeAt(i + 1);
+      let decoded: i32 = -1;
+      if (e == 0x22) decoded = 0x22;
+      else if (e == 0x5c) decoded = 0x5c;
+      else if (e == 0x2f) decoded = 0x2f;
+      else if (e == 0x62) decoded = 0x08;
+      else if (e == 0x66) decoded = 0x0c;
+      else if (e == 0x6e) decoded = 0x0a;
+      else if (e == 0x72) decoded = 0x0d;
+      else if (e == 0x74) decoded = 0x09;
+      if (decoded >= 0) {
+        unchecked((out[n++] = <u16>decoded));
+        i += 2;
+        continue;
+      }
+      if (e != 0x75) {
+        this.pos = i + 1;
+        this.fail("invalid escape");
+        return null;
+      }
+      let code: i32 = 0;
+      for (let k = 0; k < 4; k++) {
+        const h = i + 2 + k < close ? hexDigit(t.charCodeAt(i + 2 + k)) : -1;
+        if (h < 0) {
+          this.pos = i + 1;
+          this.fail("invalid \\u escape");
+          return null;
+        }
+        code = (code << 4) | h;
+      }
+      unchecked((out[n++] = <u16>code));
+      i += 6;
     }
-    this.fail("unterminated string");
-    return null;
+    this.pos = close + 1;
+    return String.UTF16.decodeUnsafe(changetype<usize>(out), (<usize>n) << 1);
   }
 
   array(depth: i32): JsonValue | null {
@@ -359,13 +390,6 @@ function numberValue(raw: string): f64 {
 
 function isDigit(c: i32): bool {
   return c >= 0x30 && c <= 0x39;
-}
-
-function hexValue(c: i32): i32 {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  if (c >= 0x61 && c <= 0x66) return c - 0x61 + 10;
-  if (c >= 0x41 && c <= 0x46) return c - 0x41 + 10;
-  return -1;
 }
 
 /** Parses a whole JSON document. */

@@ -1,8 +1,8 @@
 // Logging through `proxy_log`. Envoy writes these lines under its `wasm` logger, prefixed with the plugin
 // name (e.g. `[wasm] wasm log demo.hello hello: ...`), and drops lines below that logger's level.
 //
-// The SDK caches the host's level (`proxy_get_log_level`, refreshed at every configure, tick and new
-// stream), so a disabled level costs no host call. AssemblyScript evaluates arguments before the call,
+// The SDK caches the host's level (`proxy_get_log_level`, re-read at every configure and tick and every 64th
+// new stream, since Envoy's admin endpoint can change it at runtime), so a disabled level costs no host call. AssemblyScript evaluates arguments before the call,
 // so guard expensive messages yourself:
 //
 //   if (log.enabled(LogLevel.Debug)) log.debug("matched rule " + i.toString() + " for " + path);

@@ -36,12 +36,14 @@ export function toHex(v: u64, width: i32 = 16): string {
 /** Lower-case hex of a byte buffer. */
 export function bytesToHex(buf: ArrayBuffer): string {
   const p = changetype<usize>(buf);
-  let out = "";
-  for (let i = 0; i < buf.byteLength; i++) {
+  const n = buf.byteLength;
+  const out = new StaticArray<u16>(n << 1);
+  for (let i = 0; i < n; i++) {
     const b = load<u8>(p + <usize>i);
-    out += HEX.charAt(b >> 4) + HEX.charAt(b & 0xf);
+    unchecked((out[i << 1] = <u16>HEX.charCodeAt(b >> 4)));
+    unchecked((out[(i << 1) + 1] = <u16>HEX.charCodeAt(b & 0xf)));
   }
-  return out;
+  return String.UTF16.decodeUnsafe(changetype<usize>(out), (<usize>n) << 2);
 }
 
 /** True when `s` is non-empty and only `0-9a-f` (lower-case). */
@@ -97,7 +99,8 @@ export function parseCookies(header: string): Array<string> {
   return out;
 }
 
-function hexDigit(c: i32): i32 {
+/** The value of hex digit `c` (either case), or -1. */
+export function hexDigit(c: i32): i32 {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
   if (c >= 0x61 && c <= 0x66) return c - 0x61 + 10;
   if (c >= 0x41 && c <= 0x46) return c - 0x41 + 10;

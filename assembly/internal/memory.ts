@@ -7,6 +7,23 @@
 // - Guest → host: strings are encoded into reusable unmanaged scratch slots; bytes are passed by
 //   pointer into the managed ArrayBuffer, which the caller keeps alive for the duration of the call.
 
+let hostBytes: usize = 0;
+
+/** Allocates `size` unmanaged bytes for the host to copy data into (`proxy_on_memory_allocate`). */
+export function allocateForHost(size: usize): usize {
+  hostBytes += size;
+  return heap.alloc(size);
+}
+
+/** Bytes the host copied into the module since the last `resetHostBytes()` (the dispatcher's GC trigger). */
+export function hostBytesSinceReset(): usize {
+  return hostBytes;
+}
+
+export function resetHostBytes(): void {
+  hostBytes = 0;
+}
+
 /** Out-pointers for host calls: three 8-byte cells the host writes into (u32 or u64). */
 export const OUT0: usize = memory.data(8, 8);
 export const OUT1: usize = memory.data(8, 8);
@@ -57,6 +74,9 @@ const slotPtr = new StaticArray<usize>(SLOT_COUNT);
 const slotCap = new StaticArray<usize>(SLOT_COUNT);
 const slotLen = new StaticArray<usize>(SLOT_COUNT);
 
+/** Slots larger than this are shrunk back when a small string comes along. */
+const SLOT_KEEP: usize = 64 * 1024;
+
 /**
  * Encodes `s` as UTF-8 into scratch slot `slot` (0..3) and returns its address; `encodedLength(slot)`
  * gives the byte count. A slot stays valid until it is used again, so one host call uses one slot per
@@ -66,6 +86,13 @@ export function encode(slot: i32, s: string): usize {
   const units = s.length;
   const needed = <usize>units * 3;
   let ptr = unchecked(slotPtr[slot]);
+  if (unchecked(slotCap[slot]) > SLOT_KEEP && needed <= SLOT_KEEP) {
+    // A slot grown for one huge string (say, a logged body) is given back on the next ordinary use.
+    heap.free(ptr);
+    ptr = 0;
+    unchecked((slotPtr[slot] = 0));
+    unchecked((slotCap[slot] = 0));
+  }
   if (needed > unchecked(slotCap[slot])) {
     let cap = unchecked(slotCap[slot]) << 1;
     if (cap < 64) cap = 64;

@@ -725,11 +725,13 @@ describe("actions and re-routing", () => {
     {
       name: "authority rewrite",
       rule: { variant: "v2", authority: "v2.internal" },
+      // Envoy's replace removes the header and adds it again: a pseudo-header moves to the end of the
+      // pseudo-headers (measured in Envoy 1.39 by the emulator parity test).
       expected: [
         [":method", "GET"],
         [":scheme", "http"],
-        [":authority", "v2.internal"],
         [":path", "/p"],
+        [":authority", "v2.internal"],
       ],
     },
     {

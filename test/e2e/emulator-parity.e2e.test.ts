@@ -2,7 +2,7 @@
 // (V8) in front of httpbin, and must give the same answers. A difference here is an emulator bug (or an
 // Envoy change) to fix in tools/emulator, not in the test.
 
-import { Host } from "../../tools/emulator";
+import { HeaderList, Host } from "../../tools/emulator";
 import { Gateway, httpbinHeaders, request, startGateway } from "../../tools/harness";
 import { guestWasm } from "../support/wasm";
 
@@ -78,6 +78,18 @@ const cases: Case[] = [
   op("callout without :authority", "http-call-missing-authority", "httpbin"),
   op("buffer status outside body callbacks", "buffer-status"),
   op("get_status outside a callout", "get-status-outside"),
+  // Envoy setCopy is remove + addCopy: the header moves to the end (a pseudo-header to the end of the
+  // pseudo-headers).
+  op("replace moves a header to the end", "replace-order", "x-o-a", "9", { "x-o-a": "1", "x-o-b": "2" }),
+  op("replace of a pseudo-header", "replace-order", ":method", "GET", { "x-o-a": "1" }),
+  op("replace of an absent header", "replace-order", "x-o-c", "9", { "x-o-a": "1" }),
+  op("header map size counts key and value bytes", "header-map-bytes"),
+  op("header map size by map type", "header-map-size-types"),
+  op("a counter and a gauge of one name", "metric-types"),
+  op("VM configuration buffer outside on_vm_start", "vm-config-buffer"),
+  op("continue/close with TCP stream types", "stream-types"),
+  op("an empty map's pairs: (ptr, size)", "raw-empty-pairs"),
+  op("a buffer read past the end: (ptr, size)", "raw-buffer-past-end"),
 ];
 
 test.each(cases)("$name: emulator and Envoy agree", async ({ headers, path }) => {
@@ -87,6 +99,52 @@ test.each(cases)("$name: emulator and Envoy agree", async ({ headers, path }) =>
   const s = host.exchange({ path: path ?? "/anything/parity?q=1", headers });
   const emulatorResult = s.upstream.headers?.find(([k]) => k === "x-probe-result")?.[1];
   expect(emulatorResult).toBe(envoyResult);
+});
+
+// Results a probe can only report on the response (after continue_stream the request headers are closed).
+test.each([
+  op("continue_stream closes the request maps at once", "callout-after-resume", "httpbin"),
+  op("response attributes in on_response_headers", "resp-attrs"),
+])("$name: emulator and Envoy agree (response header)", async ({ headers }) => {
+  const path = "/anything/parity?q=1";
+  const real = await request({ url: `${gw.url}${path}`, headers });
+  const s = host.stream();
+  const requestHeaders: HeaderList = [
+    [":method", "GET"],
+    [":scheme", "http"],
+    [":authority", "example.com"],
+    [":path", path],
+    ...Object.entries(headers),
+  ];
+  s.sendRequestHeaders(requestHeaders, true);
+  for (const c of host.pendingHttpCalls()) host.respondHttpCall(c, { status: 201 });
+  host.respond(s, { status: 200, headers: { "content-type": "application/json" } });
+  s.complete();
+  const emulatorResult = s.downstream.headers?.find(([k]) => k === "x-probe-result")?.[1];
+  expect(emulatorResult).toBe(real.headers["x-probe-result"]);
+  expect(emulatorResult).toBeDefined();
+});
+
+test("each enqueue posts one on_queue_ready (never coalesced)", async () => {
+  const calls = async () => {
+    const url = `${gw.url}/anything/parity`;
+    const real = await request({ url, headers: { "x-probe": "queue-ready-calls" } });
+    const s = host.exchange({ path: "/anything/parity", headers: { "x-probe": "queue-ready-calls" } });
+    return [httpbinHeaders(real.body)["x-probe-result"]?.[0], result(s)].map(Number);
+  };
+  const result = (s: { upstream: { headers: HeaderList | null } }) =>
+    s.upstream.headers?.find(([k]) => k === "x-probe-result")?.[1];
+  const before = await calls();
+  const headers = { "x-probe": "queue-twice", "x-probe-arg1": "parity" };
+  await request({ url: `${gw.url}/anything/parity`, headers });
+  host.exchange({ path: "/anything/parity", headers });
+  // Envoy posts the notification to the registrant's thread: wait until it ran (bounded).
+  let after = await calls();
+  for (let i = 0; i < 20 && after[0] - before[0] < 2; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    after = await calls();
+  }
+  expect({ envoy: after[0] - before[0], emulator: after[1] - before[1] }).toEqual({ envoy: 2, emulator: 2 });
 });
 
 test("a local reply looks the same to the client", async () => {

@@ -8,7 +8,7 @@ import { HttpStream } from "./http-stream";
 import { checkModule, readModuleInfo } from "./module-info";
 import { PropertyValue, pathKey } from "./properties";
 import type { HeaderList } from "./serde";
-import { FakeClock, QueueStore, SharedDataStore, SharedQueue, StatsStore } from "./state";
+import { FakeClock, QueueStore, SharedDataStore, SharedQueue, Stat, StatsStore } from "./state";
 import { GrpcCallout, HttpCallout, PluginSpec, RootState, Vm } from "./vm";
 
 export interface HostOptions {
@@ -93,6 +93,7 @@ export interface ResponseSpec {
   trailers?: HeaderList;
 }
 
+/** Thrown by `stream()`/`exchange()` when the plugin refused to start: Envoy would have refused the config. */
 export class ConfigRejected extends Error {}
 
 const toList = (h: HeaderList | Record<string, string> | undefined): HeaderList =>
@@ -127,7 +128,6 @@ export class Host {
   private roots: Array<RootState | null> = [];
   private readonly pendingQueueNotifications: SharedQueue[] = [];
   private nextWorker = 0;
-  private streamsInFlight = new Set<HttpStream>();
   /** False when the plugin refused its configuration (or trapped) at start. */
   started = false;
 
@@ -202,8 +202,10 @@ export class Host {
 
   /**
    * Applies a new plugin configuration as Envoy does on an update: each VM gets a new root context
-   * (`on_context_create`, `on_configure`; no `on_vm_start`), new streams use it, and the old root gets
-   * `on_done`/`on_delete`. Returns false (keeping the old config) when the plugin rejects it.
+   * (`on_context_create`, `on_configure`; no `on_vm_start`) and new streams use it. Streams already running
+   * keep the old root (Envoy: they hold its PluginHandle), which gets `on_done`/`on_delete` once the last of
+   * them ends. Returns false (keeping the old config) when the plugin rejects it; the rejected roots are
+   * deleted.
    */
   reconfigure(pluginConfig: unknown): boolean {
     const next = this.pluginSpec(pluginConfig);
@@ -220,9 +222,14 @@ export class Host {
     this.plugin = next;
     this.vms.forEach((vm, i) => {
       const r = old[i];
-      if (r) vm.stopRoot(r);
+      if (r) this.retireRoot(vm, r);
     });
     return true;
+  }
+
+  private retireRoot(vm: Vm, root: RootState): void {
+    if (root.streams > 0) root.retiring = true;
+    else vm.stopRoot(root);
   }
 
   /** Shuts the plugin down: `on_done` then `on_delete` for each root (deferred if it returns false). */
@@ -240,6 +247,10 @@ export class Host {
    * the failure policy: FAIL_CLOSED 503 `wasm_fail_stream`, FAIL_OPEN bypass, FAIL_RELOAD a fresh VM.
    */
   stream(worker?: number): HttpStream {
+    if (!this.started)
+      throw new ConfigRejected(
+        "the plugin refused to start (see host.logs()); Envoy would have refused this configuration, so no stream can run",
+      );
     const index = worker ?? this.nextWorker++ % this.vms.length;
     let vm = this.vms[index];
     if (vm.failed && this.failurePolicy === "FAIL_RELOAD") {
@@ -258,10 +269,9 @@ export class Host {
         );
       }
     }
-    const root = this.roots[index];
-    const s = new HttpStream(this, vm, root?.id ?? 0);
-    this.streamsInFlight.add(s);
-    return s;
+    const root = vm.failed ? null : this.roots[index];
+    if (root) root.streams++;
+    return new HttpStream(this, vm, root);
   }
 
   /**
@@ -299,16 +309,20 @@ export class Host {
     if (res.trailers) s.sendResponseTrailers(res.trailers);
   }
 
-  /** @internal */
+  /** @internal A stream ended: a root replaced by a configuration update stops after its last stream. */
   streamEnded(s: HttpStream): void {
-    this.streamsInFlight.delete(s);
+    const root = s.root;
+    if (!root) return;
+    root.streams--;
+    if (root.retiring && root.streams === 0) s.vm.stopRoot(root);
   }
 
   // --- Time ----------------------------------------------------------------------------------------
 
   /**
    * Advances the fake clock by `ms`, in steps, firing ticks when their period elapses and timing out
-   * HTTP callouts (delivered as a 504 from Envoy's async client; inferred, see the emulator README).
+   * HTTP callouts: a timeout is delivered as a 504 `upstream request timeout` response, as Envoy 1.39's
+   * async client does (measured by the accesslog e2e work).
    */
   advance(ms: number): void {
     const end = this.clock.nowMs + ms;
@@ -333,15 +347,14 @@ export class Host {
     const now = this.clock.nowMs;
     for (const c of this.httpCallouts) {
       if (!c.done && c.deadlineMs <= now) {
-        const body = new TextEncoder().encode("upstream request timeout");
-        this.vms[c.vm].deliverHttpCallResponse(c, {
+        const body = "upstream request timeout";
+        this.answerHttpCall(c, {
+          status: 504,
           headers: [
-            [":status", "504"],
             ["content-length", String(body.length)],
             ["content-type", "text/plain"],
           ],
           body,
-          trailers: [],
         });
       }
     }
@@ -374,8 +387,23 @@ export class Host {
   }
 
   /** @internal */
-  grpcCallout(vm: number, token: number): GrpcCallout | undefined {
-    return this.grpcCallouts.find((c) => c.vm === vm && c.token === token);
+  grpcCallout(vm: Vm, token: number): GrpcCallout | undefined {
+    return this.grpcCallouts.find((c) => c.owner === vm && c.token === token);
+  }
+
+  /** @internal Envoy cancels a root context's outstanding callouts when the root is destroyed. */
+  rootDeleted(vm: Vm, rootContextId: number): void {
+    for (const c of [...this.httpCallouts, ...this.grpcCallouts]) {
+      if (c.owner === vm && c.rootContextId === rootContextId && !c.done) {
+        c.cancelled = true;
+        c.done = true;
+      }
+    }
+  }
+
+  /** True when events for a callout of `vm` on `worker` reach a live VM (Envoy drops them otherwise). */
+  private vmAlive(vm: Vm, worker: number): boolean {
+    return !vm.failed && this.vms[worker] === vm;
   }
 
   /** HTTP callouts not answered yet. */
@@ -383,29 +411,63 @@ export class Host {
     return this.httpCallouts.filter((c) => !c.done);
   }
 
-  /** Answers an HTTP callout (`proxy_on_http_call_response` on the root that made it). */
-  respondHttpCall(callout: HttpCallout | number, res: ResponseSpec = {}): void {
-    const c = this.findCallout(callout);
-    const body =
-      typeof res.body === "string" ? new TextEncoder().encode(res.body) : (res.body ?? new Uint8Array(0));
-    const headers: HeaderList = [[":status", String(res.status ?? 200)], ...toList(res.headers)];
-    this.vms[c.vm].deliverHttpCallResponse(c, { headers, body, trailers: res.trailers ?? [] });
+  /**
+   * Answers an HTTP callout (`proxy_on_http_call_response` on the root that made it). A token number must
+   * name one pending callout: tokens are per VM, so with several workers (or after a FAIL_RELOAD) pass the
+   * callout object, or `worker` to pick the callout of the VM now running on that worker.
+   */
+  respondHttpCall(callout: HttpCallout | number, res: ResponseSpec = {}, worker?: number): void {
+    this.answerHttpCall(this.findCallout(callout, worker), res);
     this.deliverQueueNotifications();
   }
 
   /** Fails an HTTP callout as Envoy does on a reset: (0, 0, 0) and `proxy_get_status` = (11, "reset"). */
-  failHttpCall(callout: HttpCallout | number): void {
-    const c = this.findCallout(callout);
-    this.vms[c.vm].deliverHttpCallResponse(c, null);
+  failHttpCall(callout: HttpCallout | number, worker?: number): void {
+    this.answerHttpCall(this.findCallout(callout, worker), null);
     this.deliverQueueNotifications();
   }
 
-  private findCallout(callout: HttpCallout | number): HttpCallout {
-    const c =
-      typeof callout === "number" ? this.httpCallouts.find((x) => x.token === callout && !x.done) : callout;
-    if (!c || c.done)
-      throw new Error(`no pending HTTP callout ${typeof callout === "number" ? callout : callout.token}`);
-    return c;
+  /** Delivers an answer (`null`: a reset) to the VM that made the call, unless that VM failed or was replaced. */
+  private answerHttpCall(c: HttpCallout, res: ResponseSpec | null): void {
+    c.done = true;
+    if (!this.vmAlive(c.owner, c.vm)) {
+      this.recordLog(
+        LogLevel.Debug,
+        `emulator: dropping the answer to HTTP callout ${c.token}: VM ${c.vm} that made it has failed (Envoy drops it)`,
+        c.vm,
+        c.rootContextId,
+        true,
+      );
+      return;
+    }
+    const body = typeof res?.body === "string" ? new TextEncoder().encode(res.body) : res?.body;
+    c.owner.deliverHttpCallResponse(
+      c,
+      res && {
+        headers: [[":status", String(res.status ?? 200)], ...toList(res.headers)],
+        body: body ?? new Uint8Array(0),
+        trailers: res.trailers ?? [],
+      },
+    );
+  }
+
+  private findCallout(callout: HttpCallout | number, worker?: number): HttpCallout {
+    if (typeof callout !== "number") {
+      if (callout.done) throw new Error(`HTTP callout ${callout.token} is not pending`);
+      return callout;
+    }
+    const matches = this.httpCallouts.filter(
+      (c) => !c.done && c.token === callout && (worker === undefined || c.owner === this.vms[worker]),
+    );
+    if (matches.length === 0)
+      throw new Error(
+        `no pending HTTP callout ${callout}${worker === undefined ? "" : ` on worker ${worker}`}`,
+      );
+    if (matches.length > 1)
+      throw new Error(
+        `HTTP callout token ${callout} is ambiguous: ${matches.length} pending callouts use it (tokens are per VM); pass the callout object or a worker`,
+      );
+    return matches[0];
   }
 
   /** Delivers gRPC events for `callout` in order; a `close` ends it. */
@@ -418,15 +480,25 @@ export class Host {
       | { type: "close"; status: number; message: string }
     >,
   ): void {
-    for (const e of events) if (!callout.cancelled) this.vms[callout.vm].deliverGrpc(callout, e);
+    for (const e of events) {
+      if (callout.cancelled) break;
+      if (!this.vmAlive(callout.owner, callout.vm)) {
+        callout.done = true; // Envoy drops the events of a failed VM
+        break;
+      }
+      callout.owner.deliverGrpc(callout, e);
+    }
     this.deliverQueueNotifications();
   }
 
   // --- Queues -------------------------------------------------------------------------------------
 
-  /** @internal Envoy posts on_queue_ready to the registrant's thread: it runs after the current call. */
+  /**
+   * @internal Envoy posts one on_queue_ready per enqueue to the registrant's thread (never coalesced): it
+   * runs after the current call.
+   */
   notifyQueue(q: SharedQueue): void {
-    if (!this.pendingQueueNotifications.includes(q)) this.pendingQueueNotifications.push(q);
+    this.pendingQueueNotifications.push(q);
   }
 
   /** Runs pending `proxy_on_queue_ready` notifications (done automatically after each driven step). */
@@ -527,16 +599,19 @@ export class Host {
           return s.upstream.complete ? s.upstream.body.length : undefined;
       }
     }
-    if (top === "response" && s.downstream.headers) {
+    // Envoy's response attributes exist once response headers reach the filter chain: in
+    // on_response_headers they already read the live header map.
+    const responseHeaders = s.responseHeaders ?? s.downstream.headers;
+    if (top === "response" && responseHeaders) {
       switch (field) {
         case "code":
-          return Number(s.status);
+          return s.responseCode ?? undefined;
         case "code_details":
           return s.envoyReply?.details ?? s.localResponse?.details ?? "via_upstream";
         case "flags":
           return 0;
         case "headers":
-          return joined(s.downstream.headers);
+          return joined(responseHeaders);
         case "size":
         case "total_size":
           return s.downstream.body.length;
@@ -578,21 +653,33 @@ export class Host {
     return this.logEntries.filter((e) => level === undefined || e.level === level).map((e) => e.message);
   }
 
-  /** Value of a counter or gauge by name (the `wasmcustom.` prefix optional), or undefined. */
+  /**
+   * Value of a counter, else a gauge, by name (the `wasmcustom.` prefix optional), or undefined. Envoy keeps
+   * a counter, a gauge and a histogram of one name apart; `histogram(name)` reads the histogram.
+   */
   metric(name: string): bigint | undefined {
-    return this.stats.stats.get(name.replace(/^wasmcustom\./, ""))?.value;
+    const n = name.replace(/^wasmcustom\./, "");
+    return (this.stats.get(n, MetricType.Counter) ?? this.stats.get(n, MetricType.Gauge))?.value;
   }
 
   /** Samples of a histogram by name. */
   histogram(name: string): bigint[] {
-    return this.stats.stats.get(name.replace(/^wasmcustom\./, ""))?.samples ?? [];
+    return this.stats.get(name.replace(/^wasmcustom\./, ""), MetricType.Histogram)?.samples ?? [];
   }
 
-  /** Every defined metric: name → value (counters and gauges) or sample count (histograms). */
+  /**
+   * Every defined metric: name → value (counters and gauges) or sample count (histograms). A name defined
+   * with several types appears once per type as `name (counter)`, `name (gauge)`, `name (histogram)`.
+   */
   metrics(): Record<string, bigint> {
     const out: Record<string, bigint> = {};
-    for (const s of this.stats.stats.values())
-      out[s.name] = s.type === MetricType.Histogram ? BigInt(s.samples.length) : s.value;
+    const all = [...this.stats.stats.values()];
+    const typeName = (s: Stat) => ["counter", "gauge", "histogram"][s.type];
+    for (const s of all) {
+      const shared = all.some((o) => o !== s && o.name === s.name);
+      out[shared ? `${s.name} (${typeName(s)})` : s.name] =
+        s.type === MetricType.Histogram ? BigInt(s.samples.length) : s.value;
+    }
     return out;
   }
 

@@ -12,8 +12,8 @@ import {
 } from "./abi";
 import type { Host } from "./host";
 import { PropertyValue, pathKey } from "./properties";
-import type { HeaderList } from "./serde";
-import type { Vm } from "./vm";
+import { HeaderList, addHeader } from "./serde";
+import type { RootState, Vm } from "./vm";
 
 export interface LocalReply {
   status: number;
@@ -51,6 +51,8 @@ interface SideState {
   endOfStream: boolean;
   /** Set while a body callback for this side runs (request trailers may be added then). */
   inBodyCallback: boolean;
+  /** continue_stream dropped Envoy's pointer to this body chunk during the running callback. */
+  bodyDetached: boolean;
 }
 
 const newSide = (): SideState => ({
@@ -61,6 +63,7 @@ const newSide = (): SideState => ({
   current: null,
   endOfStream: false,
   inBodyCallback: false,
+  bodyDetached: false,
 });
 
 const concat = (a: Uint8Array | null, b: Uint8Array): Uint8Array => {
@@ -97,8 +100,6 @@ export class HttpStream {
   private localReplyRequested = false;
   private bypass = false;
   private completed = false;
-  /** Where iteration of the running callback is, for diagnosing continue_stream misuse. */
-  private running: Side | null = null;
   /** Filter-state properties written with proxy_set_property, plus properties the test set. */
   readonly properties = new Map<string, PropertyValue>();
   /** What reached the upstream. `headers` stays null when the request never got past the filter. */
@@ -117,11 +118,14 @@ export class HttpStream {
   /** Callbacks invoked on this stream, in order (`proxy_on_request_headers`, ...). */
   readonly callbacks: string[] = [];
   readonly startedAtMs: number;
+  /** `response.code`: the status as it reached this filter (upstream or local reply), or null. */
+  responseCode: number | null = null;
 
   constructor(
     readonly host: Host,
     readonly vm: Vm,
-    readonly rootContextId: number,
+    /** The root (plugin configuration) this stream belongs to until it ends; null on a failed VM. */
+    readonly root: RootState | null,
   ) {
     this.id = vm.newContextId();
     this.startedAtMs = host.clock.nowMs;
@@ -163,6 +167,8 @@ export class HttpStream {
   sendResponseHeaders(headers: HeaderList, endOfStream = false): FilterHeadersStatus | "Ignored" {
     if (this.isOver()) return "Ignored";
     this.maps[MapType.HttpResponseHeaders] = headers.map(([k, v]) => [k.toLowerCase(), v]);
+    const status = headers.find(([k]) => k === ":status")?.[1];
+    this.responseCode = status === undefined ? null : Number(status);
     this.sides.response.endOfStream = endOfStream;
     if (this.bypass || !this.created) {
       this.forwardHeaders("response");
@@ -223,6 +229,10 @@ export class HttpStream {
   }
 
   /** The request headers as they are now (after the filter's changes). */
+  get rootContextId(): number {
+    return this.root?.id ?? 0;
+  }
+
   get requestHeaders(): HeaderList | null {
     return this.maps[MapType.HttpRequestHeaders];
   }
@@ -248,30 +258,50 @@ export class HttpStream {
     return this.window[type] && this.maps[type] ? this.maps[type]! : "unavailable";
   }
 
-  /** Replaces a whole map (proxy_set_header_map_pairs). */
+  /** Replaces a whole map (proxy_set_header_map_pairs: Envoy removes every key, then adds each pair). */
   setMap(type: MapType, pairs: HeaderList): Status {
     return this.mutateMap(type, (m) => {
       m.length = 0;
-      m.push(...pairs);
+      for (const [k, v] of pairs) addHeader(m, k, v);
     });
+  }
+
+  /**
+   * The map Envoy's writable lookup (`Context::getMap`) gives now, or null (BAD_ARGUMENT): none in on_log or
+   * outside the map's window. Trailers are created (empty) when asked for from the last body chunk of a
+   * message that has none, as Envoy's addDecodedTrailers/addEncodedTrailers do.
+   */
+  writableMap(type: MapType): HeaderList | null {
+    if (this.accessLogPhase) return null;
+    if (this.window[type] && this.maps[type]) return this.maps[type];
+    if (type === MapType.HttpRequestTrailers || type === MapType.HttpResponseTrailers) {
+      const side = type === MapType.HttpRequestTrailers ? this.sides.request : this.sides.response;
+      if (side.inBodyCallback && side.endOfStream && !side.bodyDetached && !this.maps[type]) {
+        this.window[type] = true;
+        return (this.maps[type] = []);
+      }
+    }
+    return null;
   }
 
   /** Applies a change to a writable map, and clears the route cache for request headers (ABI 0.2.1). */
   mutateMap(type: MapType, change: (m: HeaderList) => void): Status {
-    if (this.accessLogPhase) return Status.BadArgument;
-    let map = this.window[type] ? this.maps[type] : null;
-    const side = type === MapType.HttpRequestTrailers ? this.sides.request : this.sides.response;
-    if (!map && (type === MapType.HttpRequestTrailers || type === MapType.HttpResponseTrailers)) {
-      // Envoy: trailers can be added from the last body chunk when the message has none.
-      if (side.inBodyCallback && side.endOfStream && !this.maps[type]) {
-        map = this.maps[type] = [];
-        this.window[type] = true;
-      }
-    }
+    const map = this.writableMap(type);
     if (!map) return Status.BadArgument;
     change(map);
     if (type === MapType.HttpRequestHeaders) this.clearRouteCache("request headers changed");
     return Status.Ok;
+  }
+
+  /**
+   * continue_stream (HTTP_REQUEST or HTTP_RESPONSE): Envoy drops its request header, body and trailer
+   * pointers at once, so for the rest of the running callback the request maps answer BAD_ARGUMENT and the
+   * current request chunk is gone.
+   */
+  closeRequestWindows(): void {
+    this.window[MapType.HttpRequestHeaders] = false;
+    this.window[MapType.HttpRequestTrailers] = false;
+    this.sides.request.bodyDetached = true;
   }
 
   clearRouteCache(reason: string): void {
@@ -279,10 +309,14 @@ export class HttpStream {
     this.routeCacheClearReasons.push(reason);
   }
 
-  /** The body buffer visible now: the whole buffered body while buffering, else the current chunk. */
+  /**
+   * The body buffer visible now: the whole buffered body while Envoy buffers it (also in the trailers
+   * callback), else the chunk of the running body callback (gone once continue_stream dropped it).
+   */
   readableBody(side: Side): Uint8Array | null {
     const s = this.sides[side];
-    return s.inBodyCallback || s.stoppedAt === "body" ? (s.buffering ? s.buffer : s.current) : null;
+    if (s.buffering) return s.buffer;
+    return s.inBodyCallback && !s.bodyDetached ? s.current : null;
   }
 
   /** Envoy `Buffer::copyFrom`: start 0 drains `size` then prepends; start ≥ length appends; else BAD_ARGUMENT. */
@@ -323,9 +357,13 @@ export class HttpStream {
     }
     const at = s.stoppedAt;
     s.stoppedAt = null;
-    if (at === "headers") this.forwardHeaders(side);
-    else if (at === "body") this.forwardBuffered(side);
-    else this.forwardTrailers(side);
+    if (at === "headers") {
+      this.forwardHeaders(side);
+    } else {
+      // Stopped at the body, or at trailers that arrived while the body was buffered: both go on.
+      this.forwardBody(side);
+      if (at === "trailers" || s.endOfStream) this.endMessage(side);
+    }
     this.flushHeld(side);
   }
 
@@ -353,8 +391,8 @@ export class HttpStream {
     }
     if (reply.grpcStatus !== null) headers.push(["grpc-status", String(reply.grpcStatus)]);
     headers.push(...reply.headers);
-    this.sides.request.stoppedAt = null;
-    this.sides.request.held = [];
+    this.abandonRequest();
+    this.responseCode = reply.status;
     const viaFilter = this.maps[MapType.HttpResponseHeaders] === null;
     this.maps[MapType.HttpResponseHeaders] = headers;
     this.sides.response = newSide();
@@ -430,15 +468,13 @@ export class HttpStream {
   ): FilterHeadersStatus {
     const type = this.headersMapType(side);
     this.window[type] = true;
-    this.running = side;
     const raw = this.invoke(
       side === "request" ? "proxy_on_request_headers" : "proxy_on_response_headers",
       count,
       endOfStream ? 1 : 0,
     );
-    this.running = null;
     if (raw === null) {
-      this.onTrap(side);
+      this.onTrap(side, "headers");
       return this.host.failurePolicy === "FAIL_OPEN" ? "Continue" : "StopAllIterationAndWatermark";
     }
     if (this.localResponse !== null && !fromLocalReply) return "StopAllIterationAndWatermark"; // reply already sent
@@ -456,12 +492,27 @@ export class HttpStream {
     return status;
   }
 
+  private target(side: Side): Message {
+    return side === "request" ? this.upstream : this.downstream;
+  }
+
   private forwardHeaders(side: Side): void {
     const type = this.headersMapType(side);
-    const target = side === "request" ? this.upstream : this.downstream;
-    target.headers = (this.maps[type] ?? []).map(([k, v]) => [k, v]);
+    this.target(side).headers = (this.maps[type] ?? []).map(([k, v]) => [k, v]);
     this.window[type] = false; // Envoy drops its pointer once the headers continue
-    if (this.sides[side].endOfStream && this.sides[side].held.length === 0) target.complete = true;
+    if (this.sides[side].endOfStream && this.sides[side].held.length === 0) this.endMessage(side);
+  }
+
+  /**
+   * The last frame went through: trailers (the peer's, or ones the filter added from the last body chunk)
+   * follow the body, and the message is complete.
+   */
+  private endMessage(side: Side): void {
+    const type = this.trailersMapType(side);
+    const target = this.target(side);
+    if (this.maps[type]) target.trailers = this.maps[type]!.map(([k, v]) => [k, v]);
+    this.window[type] = false;
+    target.complete = true;
   }
 
   private sendBody(
@@ -472,10 +523,10 @@ export class HttpStream {
   ): FilterDataStatus | "Held" | "Ignored" {
     if (!fromLocalReply && this.isOver()) return "Ignored";
     const s = this.sides[side];
-    const target = side === "request" ? this.upstream : this.downstream;
+    const target = this.target(side);
     if (this.bypass || !this.created) {
       target.body = concat(target.body, data);
-      if (endOfStream) target.complete = true;
+      if (endOfStream) this.endMessage(side);
       return "Continue";
     }
     if (s.stoppedAt === "headers" || s.stoppedAt === "trailers") {
@@ -502,28 +553,23 @@ export class HttpStream {
     }
     const size = s.buffering ? s.buffer!.length : data.length;
     s.inBodyCallback = true;
-    this.running = side;
+    s.bodyDetached = false;
     const raw = this.invoke(
       side === "request" ? "proxy_on_request_body" : "proxy_on_response_body",
       size,
       endOfStream ? 1 : 0,
     );
-    this.running = null;
     s.inBodyCallback = false;
     if (raw === null) {
-      this.onTrap(side);
+      this.onTrap(side, "body");
       return this.host.failurePolicy === "FAIL_OPEN" ? "Continue" : "StopIterationNoBuffer";
     }
     if (this.localResponse !== null && !fromLocalReply) return "StopIterationNoBuffer";
     let status: FilterDataStatus = DATA_STATUS[Math.min(raw, 3)];
     if (this.localReplyRequested) status = "StopIterationNoBuffer";
     if (status === "Continue") {
-      const chunk = s.buffering ? s.buffer! : s.current!;
-      target.body = concat(target.body, chunk);
-      s.buffer = null;
-      s.buffering = false;
-      s.current = null;
-      if (endOfStream) target.complete = true;
+      this.forwardBody(side);
+      if (endOfStream) this.endMessage(side);
     } else {
       if (!s.buffering) s.buffer = s.current;
       s.buffering = true;
@@ -533,13 +579,15 @@ export class HttpStream {
     return status;
   }
 
-  private forwardBuffered(side: Side): void {
+  /** Sends the body Envoy holds for this side (the buffered body, or the running callback's chunk). */
+  private forwardBody(side: Side): void {
     const s = this.sides[side];
-    const target = side === "request" ? this.upstream : this.downstream;
-    if (s.buffer) target.body = concat(target.body, s.buffer);
+    const chunk = s.buffering ? s.buffer : s.current;
+    const target = this.target(side);
+    if (chunk) target.body = concat(target.body, chunk);
     s.buffer = null;
     s.buffering = false;
-    if (s.endOfStream && s.held.length === 0) target.complete = true;
+    s.current = null;
   }
 
   private sendTrailers(side: Side, trailers: HeaderList): FilterTrailersStatus | "Held" | "Ignored" {
@@ -549,7 +597,7 @@ export class HttpStream {
     this.maps[type] = trailers.map(([k, v]) => [k.toLowerCase(), v]);
     s.endOfStream = true;
     if (this.bypass || !this.created) {
-      this.forwardTrailers(side);
+      this.endMessage(side);
       return "Continue";
     }
     if (s.stoppedAt === "headers" || s.stoppedAt === "trailers") {
@@ -566,25 +614,19 @@ export class HttpStream {
       trailers.length,
     );
     if (raw === null) {
-      this.onTrap(side);
+      this.onTrap(side, "trailers");
       return this.host.failurePolicy === "FAIL_OPEN" ? "Continue" : "StopIteration";
     }
     if (this.localResponse !== null || this.localReplyRequested) return "StopIteration";
     if (raw === 0) {
-      if (s.buffering) this.forwardBuffered(side);
-      this.forwardTrailers(side);
+      // Trailers that arrive while the body is buffered (stopped at the body): Continue sends both.
+      s.stoppedAt = null;
+      this.forwardBody(side);
+      this.endMessage(side);
       return "Continue";
     }
-    s.stoppedAt = "trailers";
+    s.stoppedAt = "trailers"; // a buffered body stays held with them until continue_stream
     return "StopIteration";
-  }
-
-  private forwardTrailers(side: Side): void {
-    const type = this.trailersMapType(side);
-    const target = side === "request" ? this.upstream : this.downstream;
-    if (this.maps[type]) target.trailers = this.maps[type]!.map(([k, v]) => [k, v]);
-    this.window[type] = false;
-    target.complete = true;
   }
 
   /** Delivers what Envoy held while iteration was stopped: the held body as one chunk, then trailers. */
@@ -613,15 +655,23 @@ export class HttpStream {
     }
   }
 
-  /** The VM trapped during a callback of this stream: Envoy applies the failure policy to it. */
-  private onTrap(side: Side): void {
-    if (this.host.failurePolicy === "FAIL_OPEN") {
-      this.bypass = true;
-      if (side === "request" && !this.upstream.headers) this.forwardHeaders("request");
-      if (side === "response" && !this.downstream.headers) this.forwardHeaders("response");
+  /**
+   * The VM trapped during a callback of this stream: Envoy applies the failure policy to it. FAIL_OPEN:
+   * the callback answers Continue (cpp-host CHECK_FAIL_HTTP), so what the filter held goes on: the headers,
+   * the buffered body or the current chunk, and the trailers; later frames bypass the filter.
+   */
+  private onTrap(side: Side, phase: "headers" | "body" | "trailers"): void {
+    if (this.host.failurePolicy !== "FAIL_OPEN") {
+      this.failStream();
       return;
     }
-    this.failStream();
+    this.bypass = true;
+    const s = this.sides[side];
+    s.stoppedAt = null;
+    if (!this.target(side).headers) this.forwardHeaders(side);
+    if (phase === "headers") return;
+    this.forwardBody(side);
+    if (phase === "trailers" || s.endOfStream) this.endMessage(side);
   }
 
   /** Envoy's fail-closed path: a 503 local reply with details `wasm_fail_stream`. */
@@ -629,11 +679,17 @@ export class HttpStream {
     this.envoyLocalReply(503, "wasm_fail_stream");
   }
 
+  /** A local reply drops the request where it stands: nothing more goes upstream. */
+  private abandonRequest(): void {
+    this.sides.request.stoppedAt = null;
+    this.sides.request.held = [];
+  }
+
   private envoyLocalReply(status: number, details: string): void {
     if (this.envoyReply || this.downstream.headers) return;
     this.envoyReply = { status, details };
-    this.sides.request.stoppedAt = null;
-    this.sides.request.held = [];
+    this.responseCode = status;
+    this.abandonRequest();
     this.downstream.headers = [[":status", String(status)]];
     this.downstream.complete = true;
   }

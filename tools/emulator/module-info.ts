@@ -171,6 +171,11 @@ export const ENVOY_IMPORTS: Record<string, Record<string, FuncSig>> = {
     proxy_get_property: i32s(4),
     proxy_set_property: i32s(4),
     proxy_call_foreign_function: i32s(6),
+    // Envoy's own import and cpp-host's emscripten fillers: accepted at load time (a module may import
+    // them), though no wasmgate module does.
+    envoy_resolve_dns: i32s(3),
+    pthread_equal: i32s(2),
+    emscripten_notify_memory_growth: sig([I], []),
   },
   wasi_snapshot_preview1: {
     fd_write: i32s(4),

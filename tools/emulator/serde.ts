@@ -7,6 +7,20 @@ export type HeaderList = Array<[string, string]>;
 const MAX_PAIRS_BYTES = 1 << 20; // cpp-host rejects larger buffers
 const MAX_PAIRS = 1024;
 
+/**
+ * Adds a header as Envoy's header map does (HeaderList::insert): a pseudo-header (`:name`) goes after the
+ * last pseudo-header, any other header at the end.
+ */
+export function addHeader(m: HeaderList, key: string, value: string): void {
+  if (!key.startsWith(":")) {
+    m.push([key, value]);
+    return;
+  }
+  let i = 0;
+  while (i < m.length && m[i][0].startsWith(":")) i++;
+  m.splice(i, 0, [key, value]);
+}
+
 /** Serializes pairs: u32 count, count × (u32 klen, u32 vlen), then each key\0value\0. */
 export function serializePairs(pairs: HeaderList): Uint8Array {
   const enc = new TextEncoder();

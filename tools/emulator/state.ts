@@ -127,16 +127,24 @@ export interface Stat {
   samples: bigint[];
 }
 
-/** Envoy's stats store as Wasm metrics see it: process-wide, keyed by name, typed at first definition. */
+/**
+ * Envoy's stats store as Wasm metrics see it: process-wide, keyed by (type, name): a counter, a gauge and a
+ * histogram may share a name and stay separate stats (Envoy keeps them in separate maps).
+ */
 export class StatsStore {
+  /** Keyed by `<type>:<name>`, in definition order. */
   readonly stats = new Map<string, Stat>();
 
   define(name: string, type: MetricType): Stat {
-    let s = this.stats.get(name);
+    let s = this.stats.get(`${type}:${name}`);
     if (!s) {
       s = { name, type, value: 0n, samples: [] };
-      this.stats.set(name, s);
+      this.stats.set(`${type}:${name}`, s);
     }
     return s;
+  }
+
+  get(name: string, type: MetricType): Stat | undefined {
+    return this.stats.get(`${type}:${name}`);
   }
 }

@@ -4,8 +4,9 @@
 import { BufferType, LogLevel, MapType, MetricType, Status, StreamType, WASI_ERRNO } from "./abi";
 import type { Host } from "./host";
 import type { HttpStream } from "./http-stream";
-import { HeaderList, parsePairs, parsePath, serializePairs } from "./serde";
+import { HeaderList, addHeader, parsePairs, parsePath, serializePairs } from "./serde";
 import { encodeProperty } from "./properties";
+import type { Stat } from "./state";
 
 /** A plugin (one PluginConfig) as the host sees it. */
 export interface PluginSpec {
@@ -25,6 +26,10 @@ export interface RootState {
   /** on_done returned false: waiting for proxy_done. */
   pendingDone: boolean;
   deleted: boolean;
+  /** Streams created on this root that have not ended (Envoy: they hold its PluginHandle). */
+  streams: number;
+  /** Replaced by a configuration update: stopped once its last stream ends. */
+  retiring: boolean;
 }
 
 export interface StreamState {
@@ -39,7 +44,10 @@ export type ContextState = RootState | StreamState;
 /** An HTTP callout as Envoy received it. */
 export interface HttpCallout {
   token: number;
+  /** Worker index of the VM that made the call. */
   vm: number;
+  /** The VM that made the call: its answer is dropped once that VM failed or was replaced. */
+  owner: Vm;
   rootContextId: number;
   cluster: string;
   headers: HeaderList;
@@ -49,12 +57,17 @@ export interface HttpCallout {
   /** Monotonic time (ms) at which Envoy times the call out (Infinity for timeout 0). */
   deadlineMs: number;
   done: boolean;
+  /** Envoy cancelled it: the root context that owned it was deleted. */
+  cancelled: boolean;
 }
 
 /** A gRPC call or stream as Envoy received it. */
 export interface GrpcCallout {
   token: number;
+  /** Worker index of the VM that made the call. */
   vm: number;
+  /** The VM that made the call: its events are dropped once that VM failed or was replaced. */
+  owner: Vm;
   rootContextId: number;
   kind: "call" | "stream";
   upstream: string;
@@ -87,6 +100,13 @@ type Phase = "initializing" | "ready";
 // cpp-host: during _initialize only proxy_log and WASI may be called; inside the allocator only these.
 const ALLOWED_IN_ALLOCATOR = new Set(["proxy_log", "fd_write", "clock_time_get", "poll_oneoff"]);
 
+// cpp-host: during _initialize only proxy_log, WASI and the emscripten fillers may be called.
+const RESTRICTED_IN_INITIALIZE = (name: string): boolean =>
+  (name.startsWith("proxy_") && name !== "proxy_log") || name === "envoy_resolve_dns";
+
+/** Envoy's V8 limit on a VM's linear memory (cpp-host `PROXY_WASM_HOST_MAX_WASM_MEMORY_SIZE_BYTES`). */
+export const MAX_MEMORY_BYTES = 1 << 30;
+
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
@@ -107,11 +127,12 @@ export class Vm {
   private nextHttpToken = 0;
   private nextGrpcCallToken = 1;
   private nextGrpcStreamToken = 2;
-  private readonly metricIds = new Map<number, string>();
+  private readonly metricIds = new Map<number, Stat>();
   private nextMetricIndex = [0, 0, 0];
   private callout: CalloutView | null = null;
+  /** `vm_config.configuration`: Envoy lets every callback read it once the VM started. */
+  private vmConfiguration: Uint8Array | null = null;
   /** Buffers readable only during specific callbacks. */
-  private vmConfigurationWindow: Uint8Array | null = null;
   private pluginConfigurationWindow: Uint8Array | null = null;
   private callDataWindow: Uint8Array | null = null;
   vmStarted = false;
@@ -143,7 +164,11 @@ export class Vm {
     return new DataView(this.memory.buffer);
   }
 
+  // Guest pointers and sizes are u32 (Envoy widens them to u64 Words): a pointer above 2 GiB reaches JS as
+  // a negative i32, so every helper reads them unsigned.
   private bytes(ptr: number, len: number): Uint8Array {
+    ptr >>>= 0;
+    len >>>= 0;
     const buf = this.memory.buffer;
     if (ptr + len > buf.byteLength) throw new HostTrap(`out-of-bounds guest read at ${ptr}+${len}`);
     return new Uint8Array(buf, ptr, len).slice();
@@ -154,11 +179,28 @@ export class Vm {
   }
 
   private writeU32(ptr: number, v: number): void {
-    this.view().setUint32(ptr, v >>> 0, true);
+    this.view().setUint32(ptr >>> 0, v >>> 0, true);
   }
 
   private writeU64(ptr: number, v: bigint): void {
-    this.view().setBigUint64(ptr, BigInt.asUintN(64, v), true);
+    this.view().setBigUint64(ptr >>> 0, BigInt.asUintN(64, v), true);
+  }
+
+  /** Copies `data` to guest memory at `ptr` (u32). */
+  private writeBytes(ptr: number, data: Uint8Array): void {
+    ptr >>>= 0;
+    if (ptr + data.length > this.memory.buffer.byteLength)
+      throw new HostTrap(`out-of-bounds guest write at ${ptr}+${data.length}`);
+    new Uint8Array(this.memory.buffer, ptr, data.length).set(data);
+  }
+
+  /** Envoy's V8 refuses to grow a VM's memory past 1 GiB; the guest then traps on its failed allocation. */
+  private checkMemoryLimit(): void {
+    const bytes = this.memoryBytes;
+    if (bytes > MAX_MEMORY_BYTES)
+      throw new HostTrap(
+        `linear memory grew to ${Math.ceil(bytes / 2 ** 20)} MiB, above Envoy's 1 GiB limit for a VM`,
+      );
   }
 
   /**
@@ -172,7 +214,7 @@ export class Vm {
       return;
     }
     const ptr = this.allocate(data.length);
-    new Uint8Array(this.memory.buffer, ptr, data.length).set(data);
+    this.writeBytes(ptr, data);
     this.writeU32(ptrOut, ptr);
     this.writeU32(sizeOut, data.length);
   }
@@ -184,6 +226,7 @@ export class Vm {
     try {
       const ptr = alloc(size) >>> 0;
       if (ptr === 0) throw new HostTrap(`allocator returned 0 for ${size} bytes`);
+      this.checkMemoryLimit();
       return ptr;
     } finally {
       this.inAllocator = false;
@@ -231,6 +274,7 @@ export class Vm {
     let result: number | null;
     try {
       const r = fn(contextId, ...args);
+      this.checkMemoryLimit();
       result = typeof r === "number" ? r >>> 0 : 0;
     } catch (e) {
       this.fail(`${name}: ${(e as Error).message}`);
@@ -283,7 +327,11 @@ export class Vm {
     return ok;
   }
 
-  /** Creates a root context for `plugin`: on_context_create, on_vm_start (first root only), on_configure. */
+  /**
+   * Creates a root context for `plugin`: on_context_create, on_vm_start (first root only), on_configure.
+   * A refused start (false or a trap) returns null and leaves no root behind: on_delete runs if the root
+   * was created and the VM still works, so a rejected configuration has no timers or queues left running.
+   */
   startRoot(plugin: PluginSpec): RootState | null {
     const id = this.newContextId();
     const root: RootState = {
@@ -294,20 +342,27 @@ export class Vm {
       nextTickMs: 0,
       pendingDone: false,
       deleted: false,
+      streams: 0,
+      retiring: false,
     };
     this.contexts.set(id, root);
-    if (this.invoke("proxy_on_context_create", id, 0) === null) return null;
+    const refuse = (created: boolean): null => {
+      if (created && !this.failed) this.deleteRoot(root);
+      else this.contexts.delete(id);
+      root.deleted = true;
+      return null;
+    };
+    if (this.invoke("proxy_on_context_create", id, 0) === null) return refuse(false);
     if (!this.vmStarted) {
-      this.vmConfigurationWindow = plugin.vmConfiguration;
+      this.vmConfiguration = plugin.vmConfiguration;
       const r = this.invoke("proxy_on_vm_start", id, plugin.vmConfiguration.length);
-      this.vmConfigurationWindow = null;
-      if (r === null || (this.has("proxy_on_vm_start") && r === 0)) return null;
+      if (r === null || (this.has("proxy_on_vm_start") && r === 0)) return refuse(true);
       this.vmStarted = true;
     }
     this.pluginConfigurationWindow = plugin.configuration;
     const r = this.invoke("proxy_on_configure", id, plugin.configuration.length);
     this.pluginConfigurationWindow = null;
-    if (r === null || (this.has("proxy_on_configure") && r === 0)) return null;
+    if (r === null || (this.has("proxy_on_configure") && r === 0)) return refuse(true);
     return root;
   }
 
@@ -326,6 +381,7 @@ export class Vm {
     root.deleted = true;
     this.invoke("proxy_on_delete", root.id);
     this.contexts.delete(root.id);
+    this.host.rootDeleted(this, root.id);
   }
 
   /** Fires on_tick for every root whose period elapsed by `nowMs`. */
@@ -344,7 +400,6 @@ export class Vm {
     callout: HttpCallout,
     response: { headers: HeaderList; body: Uint8Array; trailers: HeaderList } | null,
   ): void {
-    callout.done = true;
     const view: CalloutView = response
       ? {
           headers: response.headers,
@@ -417,13 +472,17 @@ export class Vm {
 
   // --- Imports --------------------------------------------------------------------------------------
 
-  /** Wraps a host function: restriction checks, tracing, BigInt-safe status return. */
+  /**
+   * Wraps a host function: restriction checks, tracing, BigInt-safe status return. Every i32 argument is
+   * passed on as unsigned, as cpp-host reads them (u32 widened to a u64 Word); i64 arguments stay BigInt.
+   */
   private fn(name: string, impl: (...args: never[]) => number | void): (...args: unknown[]) => number | void {
-    return (...args: unknown[]) => {
-      if (this.phase === "initializing" && name.startsWith("proxy_") && name !== "proxy_log")
+    return (...raw: unknown[]) => {
+      if (this.phase === "initializing" && RESTRICTED_IN_INITIALIZE(name))
         throw new HostTrap(`restricted_callback: ${name} is not allowed during _initialize`);
       if (this.inAllocator && !ALLOWED_IN_ALLOCATOR.has(name))
         throw new HostTrap(`restricted_callback: ${name} is not allowed inside the allocator`);
+      const args = raw.map((a) => (typeof a === "number" ? a >>> 0 : a));
       const status = (impl as (...a: unknown[]) => number | void)(...args);
       this.host.recordCall(this.index, this.effective, name, args, status);
       return status;
@@ -461,16 +520,15 @@ export class Vm {
       // cpp-host: the timer always belongs to the caller's root context.
       const root = this.rootOf(this.effective);
       if (!root) return Status.BadArgument;
-      root.tickPeriodMs = period >>> 0;
+      root.tickPeriodMs = period;
       root.nextTickMs = host.clock.nowMs + root.tickPeriodMs;
       return Status.Ok;
     });
 
     // --- Context management
     def("proxy_set_effective_context", (id: number) => {
-      const c = this.contexts.get(id >>> 0);
-      if (!c) return Status.BadArgument;
-      this.effective = id >>> 0;
+      if (!this.contexts.has(id)) return Status.BadArgument;
+      this.effective = id;
       return Status.Ok;
     });
     def("proxy_done", () => {
@@ -487,10 +545,10 @@ export class Vm {
       (type: number, start: number, max: number, ptrOut: number, sizeOut: number) => {
         const buf = this.getBuffer(type);
         if (buf === undefined) return Status.NotFound;
-        start >>>= 0;
-        max >>>= 0;
-        if (start > buf.length) return Status.BadArgument;
-        this.returnBytes(buf.subarray(start, Math.min(buf.length, start + max)), ptrOut, sizeOut);
+        // cpp-host: the range is clamped to the buffer; nothing left to read (start at or past the end,
+        // or max 0) is OK with (0, 0) written. start + max cannot overflow its 64-bit Words.
+        const slice = start >= buf.length ? new Uint8Array(0) : buf.subarray(start, start + max);
+        this.returnBytes(slice, ptrOut, sizeOut);
         return Status.Ok;
       },
     );
@@ -499,12 +557,7 @@ export class Vm {
       if (type === BufferType.HttpRequestBody || type === BufferType.HttpResponseBody) {
         const s = this.streamOf(this.effective);
         if (!s) return Status.NotFound;
-        return s.setBody(
-          type === BufferType.HttpRequestBody ? "request" : "response",
-          start >>> 0,
-          size >>> 0,
-          data,
-        );
+        return s.setBody(type === BufferType.HttpRequestBody ? "request" : "response", start, size, data);
       }
       // Configuration, call responses and gRPC messages are immutable (Envoy: BAD_ARGUMENT); TCP is not emulated.
       return this.getBuffer(type) === undefined ? Status.NotFound : Status.BadArgument;
@@ -519,16 +572,24 @@ export class Vm {
 
     // --- HTTP fields
     def("proxy_get_header_map_size", (type: number, out: number) => {
-      const m = this.readMap(type);
-      if (m === "unavailable") return Status.BadArgument;
-      if (m === "not_found") return Status.NotFound;
-      this.writeU32(out, serializePairs(m).length); // Envoy answers the byte size, not the pair count
+      // Envoy getHeaderMapSize uses the *writable* map lookup (getMap): BAD_ARGUMENT for the callout and
+      // gRPC maps (4-7), in on_log and outside the map's window. It answers HeaderMap::byteSize(): the
+      // sum of the key and value lengths, not the pair count nor the serialized size.
+      const s = this.streamOf(this.effective);
+      const m = s && type <= MapType.HttpResponseTrailers ? s.writableMap(type as MapType) : null;
+      if (!m) return Status.BadArgument;
+      this.writeU32(
+        out,
+        m.reduce((n, [k, v]) => n + enc.encode(k).length + enc.encode(v).length, 0),
+      );
       return Status.Ok;
     });
     def("proxy_get_header_map_pairs", (type: number, ptrOut: number, sizeOut: number) => {
       const m = this.readMap(type);
-      // Envoy answers OK with an empty map when the map is not available.
-      this.returnBytes(serializePairs(typeof m === "string" ? [] : m), ptrOut, sizeOut);
+      // Envoy answers OK with an empty map when the map is not available; cpp-host writes an empty map
+      // as (0, 0) without allocating.
+      const pairs = typeof m === "string" ? [] : m;
+      this.returnBytes(pairs.length === 0 ? new Uint8Array(0) : serializePairs(pairs), ptrOut, sizeOut);
       return Status.Ok;
     });
     def("proxy_set_header_map_pairs", (type: number, ptr: number, len: number) => {
@@ -566,18 +627,17 @@ export class Vm {
     def("proxy_add_header_map_value", (type: number, kp: number, kl: number, vp: number, vl: number) => {
       const key = this.str(kp, kl).toLowerCase();
       const value = this.str(vp, vl);
-      return this.writeMap(type, (s, mapType) => s.mutateMap(mapType, (m) => m.push([key, value])));
+      return this.writeMap(type, (s, mapType) => s.mutateMap(mapType, (m) => addHeader(m, key, value)));
     });
     def("proxy_replace_header_map_value", (type: number, kp: number, kl: number, vp: number, vl: number) => {
       const key = this.str(kp, kl).toLowerCase();
       const value = this.str(vp, vl);
+      // Envoy setCopy (1.39): remove(key) then addCopy(key, value): every occurrence goes and the header
+      // is added again at the end (a pseudo-header at the end of the pseudo-headers).
       return this.writeMap(type, (s, mapType) =>
         s.mutateMap(mapType, (m) => {
-          // Envoy setCopy: the first occurrence takes the value in place, later ones are removed.
-          const i = m.findIndex(([k]) => k === key);
-          if (i < 0) return void m.push([key, value]);
-          m[i] = [key, value];
-          for (let j = m.length - 1; j > i; j--) if (m[j][0] === key) m.splice(j, 1);
+          for (let j = m.length - 1; j >= 0; j--) if (m[j][0] === key) m.splice(j, 1);
+          addHeader(m, key, value);
         }),
       );
     });
@@ -592,18 +652,26 @@ export class Vm {
 
     // --- HTTP streams
     def("proxy_continue_stream", (type: number) => {
-      if (type === StreamType.Upstream || type === StreamType.Downstream) return Status.Unimplemented;
-      const s = this.streamOf(this.effective);
-      if (!s) return Status.NotFound;
+      // Envoy Context::continueStream: DOWNSTREAM is OK (a no-op without a TCP stream), UPSTREAM is
+      // UNIMPLEMENTED. For HTTP_REQUEST *and* HTTP_RESPONSE it drops its request header, body and trailer
+      // pointers at once, so the request maps are closed for the rest of this callback; only
+      // continueDecoding/continueEncoding wait until the callback returns. Without a stream (a root
+      // context) there is nothing to continue, and the answer is still OK.
+      if (type === StreamType.Downstream) return Status.Ok;
+      if (type === StreamType.Upstream) return Status.Unimplemented;
       if (type !== StreamType.HttpRequest && type !== StreamType.HttpResponse) return Status.BadArgument;
+      const s = this.streamOf(this.effective);
+      if (!s) return Status.Ok;
+      s.closeRequestWindows();
       this.defer(() => s.resume(type === StreamType.HttpRequest ? "request" : "response"));
       return Status.Ok;
     });
     def("proxy_close_stream", (type: number) => {
+      // Envoy Context::closeStream: OK for every known type; only an HTTP stream is reset.
+      if (type > StreamType.Upstream) return Status.BadArgument;
       const s = this.streamOf(this.effective);
-      if (!s) return Status.NotFound;
-      if (type !== StreamType.HttpRequest && type !== StreamType.HttpResponse) return Status.BadArgument;
-      this.defer(() => s.reset("wasm_close_stream"));
+      if (s && (type === StreamType.HttpRequest || type === StreamType.HttpResponse))
+        this.defer(() => s.reset("wasm_close_stream"));
       return Status.Ok;
     });
     def(
@@ -674,10 +742,11 @@ export class Vm {
         // Envoy: tokens per VM, ≡ 0 mod 4, starting at 4; the call belongs to the root context.
         this.nextHttpToken += 4;
         const token = this.nextHttpToken;
-        const timeoutMs = timeout >>> 0;
+        const timeoutMs = timeout;
         host.addHttpCallout({
           token,
           vm: this.index,
+          owner: this,
           rootContextId: root.id,
           cluster,
           headers,
@@ -686,6 +755,7 @@ export class Vm {
           timeoutMs,
           deadlineMs: timeoutMs === 0 ? Infinity : host.clock.nowMs + timeoutMs,
           done: false,
+          cancelled: false,
         });
         this.writeU32(tokenOut, token);
         return Status.Ok;
@@ -716,6 +786,7 @@ export class Vm {
         host.addGrpcCallout({
           token,
           vm: this.index,
+          owner: this,
           rootContextId: root.id,
           kind: "call",
           upstream,
@@ -723,7 +794,7 @@ export class Vm {
           method: this.str(mp, ml),
           initialMetadata: parsePairs(this.bytes(mdp, mdl)).pairs,
           messages: [this.bytes(msgp, msgl)],
-          timeoutMs: timeout >>> 0,
+          timeoutMs: timeout,
           closedByPlugin: false,
           cancelled: false,
           done: false,
@@ -754,6 +825,7 @@ export class Vm {
         host.addGrpcCallout({
           token,
           vm: this.index,
+          owner: this,
           rootContextId: root.id,
           kind: "stream",
           upstream,
@@ -771,21 +843,21 @@ export class Vm {
       },
     );
     def("proxy_grpc_send", (token: number, mp: number, ml: number, endStream: number) => {
-      const c = host.grpcCallout(this.index, token >>> 0);
+      const c = host.grpcCallout(this, token);
       if (!c || c.kind !== "stream" || c.done || c.cancelled) return Status.BadArgument;
       c.messages.push(this.bytes(mp, ml));
       if (endStream) c.closedByPlugin = true;
       return Status.Ok;
     });
     def("proxy_grpc_cancel", (token: number) => {
-      const c = host.grpcCallout(this.index, token >>> 0);
+      const c = host.grpcCallout(this, token);
       if (!c || c.done) return Status.BadArgument;
       c.cancelled = true;
       c.done = true;
       return Status.Ok;
     });
     def("proxy_grpc_close", (token: number) => {
-      const c = host.grpcCallout(this.index, token >>> 0);
+      const c = host.grpcCallout(this, token);
       if (!c || c.done) return Status.BadArgument;
       c.closedByPlugin = true;
       return Status.Ok;
@@ -800,7 +872,7 @@ export class Vm {
       return Status.Ok;
     });
     def("proxy_set_shared_data", (kp: number, kl: number, vp: number, vl: number, cas: number) => {
-      return host.sharedData.set(this.vmId, this.str(kp, kl), this.bytes(vp, vl), cas >>> 0);
+      return host.sharedData.set(this.vmId, this.str(kp, kl), this.bytes(vp, vl), cas);
     });
 
     // --- Shared queues
@@ -821,14 +893,14 @@ export class Vm {
       return Status.Ok;
     });
     def("proxy_enqueue_shared_queue", (id: number, vp: number, vl: number) => {
-      const q = host.queues.get(id >>> 0);
+      const q = host.queues.get(id);
       if (!q) return Status.NotFound;
       q.items.push(this.bytes(vp, vl));
       host.notifyQueue(q); // delivered asynchronously to the registrant, as Envoy posts to its thread
       return Status.Ok;
     });
     def("proxy_dequeue_shared_queue", (id: number, ptrOut: number, sizeOut: number) => {
-      const q = host.queues.get(id >>> 0);
+      const q = host.queues.get(id);
       if (!q) return Status.NotFound;
       const item = q.items.shift();
       if (!item) return Status.Empty;
@@ -839,13 +911,11 @@ export class Vm {
     // --- Metrics
     def("proxy_define_metric", (type: number, np: number, nl: number, idOut: number) => {
       if (type > MetricType.Histogram) return Status.BadArgument;
-      const name = this.str(np, nl);
-      const existing = host.stats.stats.get(name);
-      if (existing && existing.type !== type) return Status.BadArgument;
-      host.stats.define(name, type as MetricType);
+      // Envoy: a counter, a gauge and a histogram of the same name are separate stats (no type clash).
+      const stat = host.stats.define(this.str(np, nl), type as MetricType);
       // Envoy: ids encode the type in the low two bits (counter 4, 8, ...; gauge 5, 9, ...; histogram 6, 10, ...).
       const id = (++this.nextMetricIndex[type] << 2) | type;
-      this.metricIds.set(id, name);
+      this.metricIds.set(id, stat);
       this.writeU32(idOut, id);
       return Status.Ok;
     });
@@ -916,15 +986,29 @@ export class Vm {
       },
     );
 
+    // --- Envoy-only imports and emscripten fillers (registered by Envoy / cpp-host for every module)
+    def("envoy_resolve_dns", () => {
+      host.recordLog(
+        LogLevel.Warn,
+        "emulator: envoy_resolve_dns is not emulated (answered UNIMPLEMENTED; Envoy would resolve)",
+        this.index,
+        this.effective,
+        true,
+      );
+      return Status.Unimplemented;
+    });
+    def("pthread_equal", (a: number, b: number) => (a === b ? 1 : 0));
+    def("emscripten_notify_memory_growth", () => undefined);
+
     // --- WASI (cpp-host registers each under wasi_snapshot_preview1 and wasi_unstable)
     defWasi("fd_write", (fd: number, iovs: number, iovsLen: number, nwritten: number) => {
       if (fd !== 1 && fd !== 2) return WASI_ERRNO.BADF;
-      const dv = this.view();
       const parts: Uint8Array[] = [];
       let total = 0;
       for (let i = 0; i < iovsLen; i++) {
-        const p = dv.getUint32(iovs + i * 8, true);
-        const l = dv.getUint32(iovs + i * 8 + 4, true);
+        const iov = new DataView(this.bytes(iovs + i * 8, 8).buffer);
+        const p = iov.getUint32(0, true);
+        const l = iov.getUint32(4, true);
         parts.push(this.bytes(p, l));
         total += l;
       }
@@ -941,7 +1025,7 @@ export class Vm {
     });
     defWasi("random_get", (ptr: number, len: number) => {
       if (len > 65536) return WASI_ERRNO.INVAL; // cpp-host: at most 64 KiB per call
-      new Uint8Array(this.memory.buffer, ptr, len).set(host.random(len));
+      this.writeBytes(ptr, host.random(len));
       return WASI_ERRNO.SUCCESS;
     });
     const envEntries = () => Object.entries(host.env).map(([k, v]) => enc.encode(`${k}=${v}\0`));
@@ -958,7 +1042,7 @@ export class Vm {
       let off = buf;
       envEntries().forEach((e, i) => {
         this.writeU32(ptrs + i * 4, off);
-        new Uint8Array(this.memory.buffer, off, e.length).set(e);
+        this.writeBytes(off, e);
         off += e.length;
       });
       return WASI_ERRNO.SUCCESS;
@@ -995,9 +1079,8 @@ export class Vm {
     return { env, wasi_snapshot_preview1: wasi, wasi_unstable: wasi };
   }
 
-  private stat(id: number) {
-    const name = this.metricIds.get(id >>> 0);
-    return name === undefined ? undefined : this.host.stats.stats.get(name);
+  private stat(id: number): Stat | undefined {
+    return this.metricIds.get(id);
   }
 
   /** The buffer of `type` visible to the running callback, or undefined when Envoy has none (NOT_FOUND). */
@@ -1017,7 +1100,7 @@ export class Vm {
       case BufferType.GrpcReceiveBuffer:
         return this.callout?.message ?? undefined;
       case BufferType.VmConfiguration:
-        return this.vmConfigurationWindow ?? undefined;
+        return this.vmConfiguration ?? undefined; // Envoy: wasm()->vm_configuration(), in any callback
       case BufferType.PluginConfiguration:
         return this.pluginConfigurationWindow ?? undefined;
       case BufferType.CallData:

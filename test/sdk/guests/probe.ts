@@ -46,7 +46,8 @@ import {
   attributes,
 } from "../../../assembly";
 import * as host from "../../../assembly/hostcalls";
-import { MapType, BufferType } from "../../../assembly/abi/enums";
+import * as abi from "../../../assembly/abi/imports";
+import { MapType, BufferType, StreamType } from "../../../assembly/abi/enums";
 import { deserializeHeaders, serializeHeaders, serializePath } from "../../../assembly/internal/serde";
 import { bytesToHex } from "../../../assembly/util";
 export * from "../../../assembly/exports";
@@ -54,6 +55,39 @@ export * from "../../../assembly/exports";
 const counter = new Counter("probe_counter");
 const gauge = new Gauge("probe_gauge");
 const histogram = new Histogram("probe_histogram");
+// One name, two types: Envoy keeps a counter and a gauge of the same name apart.
+const dualCounter = new Counter("probe_dual");
+const dualGauge = new Gauge("probe_dual");
+
+/** Traps the VM (an out-of-range index aborts). */
+function trapNow(): void {
+  const a = new Array<i32>(1);
+  log.info("unreachable " + a[<i32>I32.parseInt("5")].toString());
+}
+
+function yesNo(v: bool): string {
+  return v ? "true" : "false";
+}
+
+/** Raw out-values for host calls whose exact (ptr, size) answer a test checks: pre-filled with 0xffffffff. */
+const RAW_OUT = new StaticArray<u32>(2);
+
+function rawOut(): usize {
+  RAW_OUT[0] = 0xffffffff;
+  RAW_OUT[1] = 0xffffffff;
+  return changetype<usize>(RAW_OUT);
+}
+
+function rawReport(status: u32): string {
+  return (
+    "status=" +
+    status.toString() +
+    " ptr=" +
+    (RAW_OUT[0] == 0 ? "0" : "set") +
+    " size=" +
+    RAW_OUT[1].toString()
+  );
+}
 
 function str(b: ArrayBuffer | null): string {
   return b === null ? "<null>" : String.UTF8.decode(b, false);
@@ -95,13 +129,17 @@ class ProbeRoot extends RootContext {
     const tickMs = r.optionalInt("tickMs", 0, 0, 3_600_000);
     const failConfigure = r.optionalBool("failConfigure", false);
     r.finish();
-    if (!r.ok || failConfigure) {
+    if (!r.ok) {
       r.logErrors("probe");
-      if (failConfigure) log.critical("probe: failConfigure: expected false, got true");
+      return false;
+    }
+    // The timer starts before the failConfigure check: a refused root must not keep ticking.
+    if (tickMs > 0) this.setTickPeriod(<u32>tickMs);
+    if (failConfigure) {
+      log.critical("probe: failConfigure: expected false, got true");
       return false;
     }
     this.queueId = registerSharedQueue("probe");
-    if (tickMs > 0) this.setTickPeriod(<u32>tickMs);
     log.info("probe configured tickMs=" + tickMs.toString() + " queue=" + this.queueId.toString());
     return true;
   }
@@ -112,6 +150,7 @@ class ProbeRoot extends RootContext {
   }
 
   override onQueueReady(queueId: u32): void {
+    bumpShared("probe:queue-ready-calls");
     let item = dequeueSharedQueue(queueId);
     while (item !== null) {
       const v = String.UTF8.decode(item!, false);
@@ -140,6 +179,24 @@ class Probe extends HttpContext {
   arg1: string = "";
   arg2: string = "";
   calloutToken: u32 = 0;
+  /** A result reported as response header x-probe-result (when the request headers can no longer change). */
+  responseResult: string = "";
+
+  /** Dispatches a GET /status/201 callout to `cluster` and pauses the request until the answer. */
+  startCallout(cluster: string): Action {
+    this.calloutToken = this.dispatchHttpCall(
+      cluster,
+      headersOf([":method", "GET", ":path", "/status/201", ":authority", "probe.local"]),
+      null,
+      new Array<Header>(),
+      5000,
+    );
+    if (this.calloutToken == 0) {
+      this.report("refused status=" + lastCalloutRefusal().toString());
+      return Action.Continue;
+    }
+    return Action.Pause;
+  }
 
   report(result: string): void {
     this.replaceRequestHeader("x-probe-result", result);
@@ -417,6 +474,110 @@ class Probe extends HttpContext {
     } else if (op == "pause-resume") {
       // Resumes itself from the response to a callout; the second half of http-call.
       return Action.Pause;
+    } else if (op == "replace-order") {
+      // Replaces a1 with a2, then reports the order of the x-o-* headers (and the last pseudo-header when a1
+      // is one).
+      this.replaceRequestHeader(a1, a2);
+      const hs = this.getRequestHeaders();
+      let order = "";
+      let lastPseudo = "";
+      for (let i = 0; i < hs.length; i++) {
+        if (hs[i].name.startsWith("x-o-"))
+          order += (order.length > 0 ? "," : "") + hs[i].name + "=" + hs[i].value;
+        if (hs[i].name.startsWith(":")) lastPseudo = hs[i].name;
+      }
+      this.report("order=" + order + (a1.startsWith(":") ? " last-pseudo=" + lastPseudo : ""));
+    } else if (op == "header-map-bytes") {
+      // What proxy_get_header_map_size counts: key+value bytes, or the serialized map.
+      const size = host.getHeaderMapSize(MapType.HttpRequestHeaders);
+      const hs = this.getRequestHeaders();
+      let kv: i64 = 0;
+      for (let i = 0; i < hs.length; i++)
+        kv += String.UTF8.byteLength(hs[i].name) + String.UTF8.byteLength(hs[i].value);
+      const serialized = <i64>serializeHeaders(hs).byteLength;
+      this.report(
+        size == kv ? "key+value bytes" : size == serialized ? "serialized bytes" : "other " + size.toString(),
+      );
+    } else if (op == "header-map-size-types") {
+      // proxy_get_header_map_size for every map type during on_request_headers (-1: BAD_ARGUMENT).
+      let out = "";
+      for (let t = 0; t <= 7; t++)
+        out +=
+          (t > 0 ? " " : "") + t.toString() + ":" + (host.getHeaderMapSize(<MapType>t) >= 0 ? "ok" : "-1");
+      this.report(out);
+    } else if (op == "metric-types") {
+      dualCounter.increment(3);
+      dualGauge.set(7);
+      this.report("counter=" + dualCounter.value().toString() + " gauge=" + dualGauge.value().toString());
+    } else if (op == "vm-config-buffer") {
+      const size = host.getBufferSize(BufferType.VmConfiguration);
+      const bytes = host.getBufferBytes(BufferType.VmConfiguration, 0, 1024);
+      this.report("size=" + size.toString() + " text=" + (bytes === null ? "<null>" : str(bytes)));
+    } else if (op == "stream-types") {
+      // continue_stream / close_stream with the TCP stream types from an HTTP filter.
+      const b = yesNo;
+      this.report(
+        "continue-downstream=" +
+          b(host.continueStream(StreamType.Downstream)) +
+          " continue-upstream=" +
+          b(host.continueStream(StreamType.Upstream)) +
+          " close-downstream=" +
+          b(host.closeStream(StreamType.Downstream)) +
+          " close-upstream=" +
+          b(host.closeStream(StreamType.Upstream)),
+      );
+    } else if (op == "raw-empty-pairs") {
+      // The request trailers do not exist yet: an empty map. What (ptr, size) does the host write?
+      const out = rawOut();
+      const status = abi.proxy_get_header_map_pairs(MapType.HttpRequestTrailers, out, out + 4);
+      this.report(rawReport(status));
+    } else if (op == "raw-buffer-past-end") {
+      // The request body buffer is empty here: read 5 bytes from offset 10.
+      const out = rawOut();
+      const status = abi.proxy_get_buffer_bytes(BufferType.HttpRequestBody, 10, 5, out, out + 4);
+      this.report(rawReport(status));
+    } else if (op == "queue-twice") {
+      const id = resolveSharedQueue("", "probe");
+      const a = enqueueSharedQueue(id, String.UTF8.encode(a1 + "-1", false));
+      const b = enqueueSharedQueue(id, String.UTF8.encode(a1 + "-2", false));
+      this.report("enqueued=" + (a && b ? "2" : "?"));
+    } else if (op == "queue-ready-calls") {
+      const d = getSharedData("probe:queue-ready-calls");
+      this.report(d === null ? "0" : str(d.value));
+    } else if (
+      op == "callout-after-resume" ||
+      op == "resume-response-after-callout" ||
+      op == "trailers-callout"
+    ) {
+      if (op == "trailers-callout") {
+        this.removeRequestHeader("content-length");
+        return Action.Continue; // the callout starts in onRequestTrailers
+      }
+      return this.startCallout(a1);
+    } else if (op == "resp-attrs" || op == "on-log-size" || op == "add-trailer") {
+      return Action.Continue; // handled later in the stream
+    } else if (op == "trap-body" || op == "trap-trailers") {
+      this.removeRequestHeader("content-length");
+      return Action.Continue;
+    } else if (op == "big-pointer") {
+      // Grows memory past 2 GiB and passes host calls pointers above it (negative as an i32).
+      const high: usize = 0x80000000;
+      const need = <i32>((high + 0x10000) >>> 16) - memory.size();
+      if (need > 0 && memory.grow(need) < 0) {
+        log.info("probe big-pointer => grow refused");
+        return Action.Continue;
+      }
+      store<u8>(high, 0x62);
+      store<u8>(high + 1, 0x69);
+      store<u8>(high + 2, 0x67);
+      abi.proxy_log(<u32>LogLevel.Info, high, 3);
+      abi.proxy_get_log_level(high + 8);
+      log.info("probe big-pointer => level-via-high-pointer=" + load<u32>(high + 8).toString());
+    } else if (op == "grow-to") {
+      const pages = I32.parseInt(a1);
+      const need = pages - memory.size();
+      const grew = need <= 0 || memory.grow(need) >= 0;
+      log.info("probe grow-to => pages=" + memory.size().toString() + " grew=" + (grew ? "true" : "false"));
     } else if (op == "trap") {
       const a = new Array<i32>(1);
       this.report("unreachable " + a[<i32>I32.parseInt(a1)].toString());
@@ -430,6 +591,15 @@ class Probe extends HttpContext {
 
   override onRequestBody(bodySize: u32, endOfStream: bool): Action {
     const op = this.op;
+    if (op == "trap-body" || op == "trap-trailers" || op == "trailers-callout") {
+      if (!endOfStream) return Action.Pause; // buffer
+      if (op == "trap-body") trapNow();
+      return Action.Continue;
+    }
+    if (op == "add-trailer") {
+      if (endOfStream) log.info("probe add-trailer => " + yesNo(this.addRequestTrailer("x-added", "1")));
+      return Action.Continue;
+    }
     if (op != "body-upper" && op != "body-append" && op != "body-prepend" && op != "body-read")
       return Action.Continue;
     if (!endOfStream) return Action.Pause; // buffer until the whole body is here
@@ -442,7 +612,27 @@ class Probe extends HttpContext {
     return Action.Continue;
   }
 
+  override onRequestTrailers(numTrailers: u32): Action {
+    if (this.op == "trap-trailers") trapNow();
+    if (this.op == "trailers-callout") return this.startCallout(this.arg1);
+    return Action.Continue;
+  }
+
   override onResponseHeaders(numHeaders: u32, endOfStream: bool): Action {
+    if (this.responseResult.length > 0) this.addResponseHeader("x-probe-result", this.responseResult);
+    if (this.op == "resp-attrs") {
+      // Response attributes while the response headers are being processed.
+      const m = getPropertyMap(["response", "headers"]);
+      let status = "<absent>";
+      if (m !== null) for (let i = 0; i < m.length; i++) if (m[i].name == ":status") status = m[i].value;
+      this.addResponseHeader(
+        "x-probe-result",
+        "code=" +
+          attributes.responseCode().toString() +
+          " headers-status=" +
+          (m === null ? "<null>" : status),
+      );
+    }
     if (this.op == "resp-body-append") this.removeResponseHeader("content-length");
     if (this.op == "resp-header") {
       const status = this.getResponseHeader(":status");
@@ -463,6 +653,36 @@ class Probe extends HttpContext {
   }
 
   override onHttpCallResponse(token: u32, response: HttpCallResponse): void {
+    if (this.op == "callout-after-resume") {
+      // continue_stream drops Envoy's request-header pointer at once: later changes in this callback fail.
+      const size = host.getHeaderMapSize(MapType.HttpCallResponseHeaders);
+      const resumed = this.resumeRequest();
+      const replaced = this.replaceRequestHeader("x-probe-late", "1");
+      const read = this.getRequestHeader(":path");
+      this.responseResult =
+        "call-map-size=" +
+        size.toString() +
+        " resumed=" +
+        yesNo(resumed) +
+        " replace-after-resume=" +
+        yesNo(replaced) +
+        " read-after-resume=" +
+        orNull(read);
+      return;
+    }
+    if (this.op == "resume-response-after-callout") {
+      // Envoy quirk: continuing the *response* also drops the request pointers.
+      const resumed = this.resumeResponse();
+      const replaced = this.replaceRequestHeader("x-probe-late", "1");
+      this.responseResult = "resumed-response=" + yesNo(resumed) + " replace-after=" + yesNo(replaced);
+      this.resumeRequest();
+      return;
+    }
+    if (this.op == "trailers-callout") {
+      log.info("probe trailers-callout => status=" + response.status().toString());
+      this.resumeRequest();
+      return;
+    }
     if (response.failed) {
       const s = response.failure();
       this.report("failed code=" + s.code.toString() + " message=" + s.message);
@@ -498,6 +718,9 @@ class Probe extends HttpContext {
   }
 
   override onLog(): void {
+    if (this.op == "on-log-size") {
+      log.info("probe on-log-size => " + host.getHeaderMapSize(MapType.HttpRequestHeaders).toString());
+    }
     if (this.op == "on-log") {
       const code = attributes.responseCode();
       const path = this.getRequestHeader(":path");

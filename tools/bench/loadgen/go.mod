@@ -1,0 +1,3 @@
+module wasmgate/tools/bench/loadgen
+
+go 1.24
