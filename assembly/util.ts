@@ -56,6 +56,29 @@ export function isLowerHex(s: string): bool {
   return true;
 }
 
+/** True when `c` is an RFC 9110 `tchar`: a letter, a digit or one of ``!#$%&'*+-.^_`|~``. */
+export function isTokenChar(c: i32): bool {
+  if ((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a)) return true;
+  return "!#$%&'*+-.^_`|~".indexOf(String.fromCharCode(c)) >= 0;
+}
+
+/** True when `s` is an RFC 9110 `token`: header names, auth schemes, media-type parts, cookie names. */
+export function isToken(s: string): bool {
+  if (s.length == 0) return false;
+  for (let i = 0; i < s.length; i++) if (!isTokenChar(s.charCodeAt(i))) return false;
+  return true;
+}
+
+/** True when `s` is a header name as Envoy stores it: a token without upper-case letters. */
+export function isHeaderName(s: string): bool {
+  if (!isToken(s)) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) return false;
+  }
+  return true;
+}
+
 /** True when every character of `s` is `0`. */
 export function isAllZero(s: string): bool {
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) != 0x30) return false;

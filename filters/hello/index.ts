@@ -14,6 +14,7 @@ import {
   LogLevel,
   RootContext,
   getPropertyString,
+  isHeaderName,
   log,
   registerRootContext,
 } from "../../assembly";
@@ -70,20 +71,6 @@ class Hello extends HttpContext {
     }
     return Action.Continue;
   }
-}
-
-/** Lower-case token characters only (RFC 9110 tchar without upper case), so Envoy accepts the name. */
-function isHeaderName(s: string): bool {
-  if (s.length == 0) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    const ok =
-      (c >= 0x61 && c <= 0x7a) ||
-      (c >= 0x30 && c <= 0x39) ||
-      "!#$%&'*+-.^_`|~".indexOf(String.fromCharCode(c)) >= 0;
-    if (!ok) return false;
-  }
-  return true;
 }
 
 registerRootContext((contextId: u32): RootContext => new HelloRoot(contextId), "hello");

@@ -180,6 +180,8 @@ export function renderMarkdown(r: BenchResult): string {
   }
   out.push(
     `- Machine: ${m.cpuModel}, ${m.cpus} CPUs, ${m.memoryGiB} GiB, ${m.os}, Linux ${m.kernel}`,
+    `- 1-minute load average: ${m.loadStart.toFixed(2)} at the start` +
+      `${m.loadEnd !== undefined ? `, ${m.loadEnd.toFixed(2)} at the end (the run itself keeps both cores busy)` : ""}`,
     `- Envoy ${m.envoy} (V8), \`--concurrency 1\`, pinned to CPU ${st.envoyCpu ?? "(not pinned)"}; ` +
       `wrk ${m.wrk} and the fixed-rate client pinned to CPU ${st.loadCpu ?? "(not pinned)"} (go-httpbin too); loopback only`,
     `- ${st.reps} interleaved round(s) per variant (the order rotates each round) after a ${st.warmupS} s warm-up; ` +

@@ -112,7 +112,7 @@ export interface BenchResult {
   mode: "full" | "smoke" | "partial";
   startedAt: string;
   finishedAt: string;
-  /** True when the 1-minute load average was above 1 at the start or the end. */
+  /** `isLoaded(machine)`: other work was running when the benchmark started. */
   loaded: boolean;
   command: string;
   machine: Machine;
@@ -160,4 +160,13 @@ export function slowestVsNative(s: ScenarioResult): PairResult | undefined {
     if (!worst || p.cpuRatio.median > worst.cpuRatio.median) worst = p;
   }
   return worst;
+}
+
+/**
+ * True when the machine was busy before the run: a 1-minute load average above 1 at the start. The load at
+ * the end is not a signal: the benchmark itself keeps both cores busy (Envoy on one, the load generator on
+ * the other), so it is always near 2 after a full run.
+ */
+export function isLoaded(machine: { loadStart: number }): boolean {
+  return machine.loadStart > 1;
 }

@@ -35,6 +35,7 @@ import {
   VariantResult,
   comparePair,
   summarizeRuns,
+  isLoaded,
 } from "./result";
 import { BENCH_BUILD_DIR, LOADGEN_BIN, ROOT, buildGo, buildWasm, ensureDebianTools } from "./setup";
 import { cpuMicrosPerRequest, fixedRate } from "./stats";
@@ -430,7 +431,7 @@ export async function main(argv: string[]): Promise<BenchResult> {
     mode,
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
-    loaded: machine.loadStart > 1 || machine.loadEnd > 1,
+    loaded: isLoaded(machine),
     command: `npx tsx tools/bench/run.ts${argv.length ? " " + argv.join(" ") : ""}`,
     machine,
     settings,
@@ -457,15 +458,17 @@ export function parseResultJson(text: string): BenchResult {
   ) as BenchResult;
 }
 
-/** `--render <latest.json>`: rewrites latest.md and latest.svg next to it (after a change to report.ts). */
+/** `--render <latest.json>`: rewrites latest.md, latest.svg and the JSON (after a change to report.ts or the rules). */
 async function rerender(file: string): Promise<void> {
   const result = parseResultJson(fs.readFileSync(file, "utf8"));
+  result.loaded = isLoaded(result.machine); // the rule may have changed since the run
   const dir = path.dirname(path.resolve(file));
   const md = path.join(dir, "latest.md");
   fs.writeFileSync(md, await prettify(renderMarkdown(result), md));
+  fs.writeFileSync(file, await prettify(renderJson(result), file));
   fs.writeFileSync(path.join(dir, "latest.svg"), renderSvg(result));
   log(
-    `[bench] rendered ${path.relative(ROOT, md)} and latest.svg from ${path.relative(ROOT, path.resolve(file))}`,
+    `[bench] rendered ${path.relative(ROOT, md)}, latest.svg and the JSON from ${path.relative(ROOT, path.resolve(file))}`,
   );
 }
 

@@ -1,8 +1,8 @@
 // The plugin configuration (the WasmPlugin `pluginConfig`), read and validated in `onConfigure`. Every
 // problem is reported with its field path; see config.schema.json and README.md for the whole surface.
 
-import { ConfigReader, JsonKind, LogLevel, getEnv } from "../../../assembly";
-import { DEFAULT_MASKED_HEADERS, DEFAULT_MASKED_QUERY_PARAMS, RedactMode, Redactor, isToken } from "./redact";
+import { ConfigReader, JsonKind, LogLevel, getEnv, isToken } from "../../../assembly";
+import { DEFAULT_MASKED_HEADERS, DEFAULT_MASKED_QUERY_PARAMS, RedactMode, Redactor } from "./redact";
 
 /** Status classes of `conditions.statusClasses`; "none" is a stream that ended without a response. */
 export const STATUS_CLASSES: Array<string> = ["1xx", "2xx", "3xx", "4xx", "5xx", "none"];

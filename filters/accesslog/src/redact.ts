@@ -10,7 +10,7 @@
 // In `hash` mode the value becomes `hmac:` + the first 16 hex digits of HMAC-SHA-256(key, value), so equal
 // secrets stay equal across records (and across Envoys sharing the key) while the logs never hold them.
 
-import { percentDecode } from "../../../assembly";
+import { isToken, percentDecode } from "../../../assembly";
 import { hmacSha256 } from "./sha256";
 
 export const MASK = "[REDACTED]";
@@ -59,37 +59,6 @@ export const DEFAULT_MASKED_QUERY_PARAMS: Array<string> = [
 export const enum RedactMode {
   Mask = 0,
   Hash = 1,
-}
-
-/** RFC 9110 `token`: the characters of header names, auth schemes, media types and cookie names. */
-export function isToken(s: string): bool {
-  if (s.length == 0) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    const alnum = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
-    if (alnum) continue;
-    // ! # $ % & ' * + - . ^ _ ` | ~
-    if (
-      c == 0x21 ||
-      c == 0x23 ||
-      c == 0x24 ||
-      c == 0x25 ||
-      c == 0x26 ||
-      c == 0x27 ||
-      c == 0x2a ||
-      c == 0x2b ||
-      c == 0x2d ||
-      c == 0x2e ||
-      c == 0x5e ||
-      c == 0x5f ||
-      c == 0x60 ||
-      c == 0x7c ||
-      c == 0x7e
-    )
-      continue;
-    return false;
-  }
-  return true;
 }
 
 const HEX = "0123456789abcdef";

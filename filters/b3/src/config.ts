@@ -1,7 +1,7 @@
 // The b3 plugin's configuration (Istio `pluginConfig`), read and validated in `onConfigure`. Every
 // problem is collected with its field path; see config.schema.json for the same surface as a schema.
 
-import { ConfigReader, RequestMatch } from "../../../assembly";
+import { ConfigReader, RequestMatch, isToken } from "../../../assembly";
 
 /** What to do with an incoming context. */
 export enum Mode {
@@ -142,15 +142,4 @@ function headerName(r: ConfigReader, key: string): string {
     return "";
   }
   return name;
-}
-
-/** RFC 9110 token: 1*tchar. */
-function isToken(s: string): bool {
-  if (s.length == 0) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    const alnum = (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a);
-    if (!alnum && "!#$%&'*+-.^_`|~".indexOf(String.fromCharCode(c)) < 0) return false;
-  }
-  return true;
 }

@@ -2,7 +2,7 @@
 // Every problem is recorded with the field's path (`rules[1].period: ...`) and the whole configuration
 // is refused when there is at least one; ../config.schema.json describes the same surface as a JSON Schema.
 
-import { ConfigReader, RequestMatch, fnv1a64, mix64 } from "../../../assembly";
+import { ConfigReader, RequestMatch, fnv1a64, isHeaderName, mix64 } from "../../../assembly";
 
 /** Where one part of a rule's key comes from. */
 export const enum Source {
@@ -118,20 +118,6 @@ function isStatPrefix(s: string): bool {
   if (s.length == 0 || s.length > 128) return false;
   const parts = s.split(".");
   for (let i = 0; i < parts.length; i++) if (!isName(unchecked(parts[i]))) return false;
-  return true;
-}
-
-/** An HTTP header name (RFC 9110 token), lower-case as Envoy stores it. */
-function isHeaderName(s: string): bool {
-  if (s.length == 0) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    const ok =
-      (c >= 0x30 && c <= 0x39) ||
-      (c >= 0x61 && c <= 0x7a) ||
-      "!#$%&'*+-.^_`|~".indexOf(String.fromCharCode(c)) >= 0;
-    if (!ok) return false;
-  }
   return true;
 }
 

@@ -1,7 +1,7 @@
 // The routing plugin's configuration: parsed and validated once in `onConfigure`, every problem named by
 // its field (README.md has the reference, config.schema.json the JSON Schema).
 
-import { ConfigReader, Counter, JsonKind, mix64 } from "../../../assembly";
+import { ConfigReader, Counter, JsonKind, isToken, mix64 } from "../../../assembly";
 import { Cidr, parseCidr } from "./cidr";
 import { Regex } from "./regex";
 
@@ -168,17 +168,6 @@ export function variantCounter(variant: string): Counter {
 }
 
 // --- Parsing ---------------------------------------------------------------------------------------
-
-function isTokenChar(c: i32): bool {
-  if ((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a)) return true;
-  return "!#$%&'*+-.^_`|~".indexOf(String.fromCharCode(c)) >= 0;
-}
-
-function isToken(s: string): bool {
-  if (s.length == 0) return false;
-  for (let i = 0; i < s.length; i++) if (!isTokenChar(s.charCodeAt(i))) return false;
-  return true;
-}
 
 /** ASCII-only lower case (header names, ignore-case operands). */
 export function asciiLower(s: string): string {
