@@ -231,6 +231,17 @@ describe("bodies in real Envoy", () => {
   });
 });
 
+describe("closing a stream in real Envoy", () => {
+  test("closeRequest resets the stream: the client gets no response", async () => {
+    const outcome = await probe("close").then(
+      (r) => `status ${r.status}`,
+      (e: Error) => `error ${e.message}`,
+    );
+    expect(outcome).toMatch(/^error .*(socket hang up|ECONNRESET)/);
+    expect(gw.envoy.logs()).toMatch(/probe close => closing/);
+  });
+});
+
 describe("local replies, metrics, timers and queues in real Envoy", () => {
   test("a local reply: status, body, added header, and the plugin sees it on the response path", async () => {
     const r = await probe("local-response", "403");

@@ -386,6 +386,17 @@ describe("bodies", () => {
   });
 });
 
+describe("closing a stream", () => {
+  test("closeRequest resets the stream after the callback: nothing goes upstream", async () => {
+    const host = await probeHost();
+    const s = probe(host, "close");
+    expect(s.resetDetails).toBe("wasm_close_stream");
+    expect(s.upstream.headers).toBeNull();
+    expect(s.downstream.headers).toBeNull();
+    expect(host.logs("info")).toContain("probe close => closing");
+  });
+});
+
 describe("local responses", () => {
   test("a local reply stops the request and passes back through the filter", async () => {
     const host = await probeHost();
