@@ -7,19 +7,22 @@ import type { ClusterDescription, Endpoint, GatewayDescription } from "./gateway
 import { isObject } from "./json-schema";
 import { orderPlugins } from "./order";
 import type { Problem } from "./problems";
+import { HCM_STAT_PREFIX } from "../harness/bootstrap";
+import {
+  HCM_TYPE,
+  ROUTER_TYPE,
+  STDOUT_ACCESS_LOG_TYPE,
+  STRING_VALUE_TYPE,
+  UPSTREAM_TLS_TYPE,
+  WASM_HTTP_TYPE,
+  WASM_NETWORK_TYPE,
+} from "../harness/type-urls";
 import { FailStrategy, namespaceOf, PluginSource, urlScheme, WasmPlugin } from "./wasmplugin";
 
 export type Json = Record<string, unknown>;
 
-export const WASM_HTTP_TYPE = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm";
-export const WASM_NETWORK_TYPE = "type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm";
-const STRING_VALUE_TYPE = "type.googleapis.com/google.protobuf.StringValue";
-const HCM_TYPE =
-  "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
-const ROUTER_TYPE = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router";
-const STDOUT_LOG_TYPE = "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog";
-const TLS_TYPE = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext";
-export const HCM_STAT_PREFIX = "ingress_http";
+export { WASM_HTTP_TYPE, WASM_NETWORK_TYPE };
+export { HCM_STAT_PREFIX };
 export const LISTENER_NAME = "gateway";
 
 /** failStrategy → PluginConfig.failure_policy, always explicit (Envoy's own default has changed before). */
@@ -264,7 +267,7 @@ export function render(gw: GatewayDescription, sources: PluginSource[], opts: Re
               ? {
                   transport_socket: {
                     name: "envoy.transport_sockets.tls",
-                    typed_config: { "@type": TLS_TYPE, sni: url.hostname },
+                    typed_config: { "@type": UPSTREAM_TLS_TYPE, sni: url.hostname },
                   },
                 }
               : {};
@@ -348,7 +351,9 @@ export function render(gw: GatewayDescription, sources: PluginSource[], opts: Re
     ],
   };
   if (gw.accessLog)
-    hcm.access_log = [{ name: "envoy.access_loggers.stdout", typed_config: { "@type": STDOUT_LOG_TYPE } }];
+    hcm.access_log = [
+      { name: "envoy.access_loggers.stdout", typed_config: { "@type": STDOUT_ACCESS_LOG_TYPE } },
+    ];
 
   const networkFilters = plugins
     .filter((p) => p.type === "NETWORK")

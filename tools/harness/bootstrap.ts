@@ -3,19 +3,19 @@
  * Everything listens on and connects to loopback only.
  */
 import * as path from "node:path";
+import {
+  HCM_TYPE,
+  ROUTER_TYPE,
+  STDOUT_ACCESS_LOG_TYPE,
+  STRING_VALUE_TYPE,
+  WASM_HTTP_TYPE,
+} from "./type-urls";
 
 export const ROUTER_FILTER_NAME = "envoy.filters.http.router";
 export const WASM_FILTER_NAME = "envoy.filters.http.wasm";
 export const HCM_STAT_PREFIX = "ingress_http";
 
 const LOOPBACK = "127.0.0.1";
-const HCM_TYPE =
-  "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
-const ROUTER_TYPE = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router";
-const WASM_TYPE = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm";
-const STRING_VALUE_TYPE = "type.googleapis.com/google.protobuf.StringValue";
-const STDOUT_ACCESS_LOG_TYPE =
-  "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog";
 
 /** JSON-ish plain object. */
 export type Json = Record<string, unknown>;
@@ -151,5 +151,5 @@ export function wasmHttpFilter(opts: WasmFilterOptions): Json {
       typeof opts.configuration === "string" ? opts.configuration : JSON.stringify(opts.configuration);
     config.configuration = { "@type": STRING_VALUE_TYPE, value };
   }
-  return { name: opts.name, typed_config: { "@type": WASM_TYPE, config } };
+  return { name: opts.name, typed_config: { "@type": WASM_HTTP_TYPE, config } };
 }
